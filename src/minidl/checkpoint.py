@@ -1,0 +1,97 @@
+"""Atomic, self-describing checkpoints that load with ``torch.load(weights_only=True)``.
+
+A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts (nothing that needs
+pickled code), holding everything exact resume needs: the model kind and architecture, the full
+config, the epoch reached, model and optimizer state, every RNG state the loop uses and the metrics
+rows so far.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .errors import CheckpointError
+
+FORMAT = "minidl-checkpoint"
+VERSION = 1
+LAST, BEST = "checkpoint.pt", "best.pt"
+
+
+def save_checkpoint(path: str | Path, state: dict) -> Path:
+    """Write ``state`` to ``path`` atomically (temp file + rename) and return the path.
+
+    A crash or Ctrl-C while writing leaves the previous checkpoint intact, never half a file.
+    """
+    path = Path(path)
+    payload = {"format": FORMAT, "version": VERSION, **state}
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def find_checkpoint(run_or_file: str | Path, name: str = LAST) -> Path:
+    """Return the checkpoint file for a run folder (its ``name``) or a checkpoint path itself."""
+    p = Path(run_or_file)
+    if p.is_dir():
+        candidate = p / name
+        if not candidate.is_file():
+            raise CheckpointError(
+                f"{p} holds no {name}: it is not a minidl run folder, or its run never finished an "
+                f"epoch; train one with `minidl train ... --out {p}`"
+            )
+        return candidate
+    if not p.exists():
+        raise CheckpointError(f"{p} does not exist: give a run folder or a .pt checkpoint file")
+    return p
+
+
+def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
+    """Return the state dict saved by :func:`save_checkpoint`, refusing anything else.
+
+    Files that need pickled Python code to load are refused (they could run arbitrary code), and so
+    are files that are not minidl checkpoints or come from a newer format.
+    """
+    path = find_checkpoint(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(
+            f"{path} needs pickled Python code to load, which minidl refuses to run (it could execute "
+            f"anything); it was not written by minidl. Detail: {str(e).splitlines()[0]}"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable checkpoint ({str(e).splitlines()[0]})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is a torch file but not a minidl checkpoint")
+    if state.get("version", 0) > VERSION:
+        raise CheckpointError(
+            f"{path} was written by a newer minidl (checkpoint format {state['version']}, this one reads "
+            f"up to {VERSION}); upgrade minidl"
+        )
+    return state
+
+
+def check_architecture(path, saved: dict, built: dict) -> None:
+    """Raise CheckpointError naming both when a checkpoint's architecture differs from the model's."""
+    if saved != built:
+        raise CheckpointError(
+            f"{path} holds a {describe(saved)} but this run builds a {describe(built)}; "
+            f"use the same model settings, or start a new run"
+        )
+
+
+def describe(arch: dict) -> str:
+    """Return a short description of an architecture dict, e.g. ``mlp (concise) W1 (784, 256) ...``."""
+    shapes = ", ".join(f"{k} {tuple(v)}" for k, v in arch.get("shapes", {}).items())
+    activation = f" {arch['activation']}" if arch.get("activation") else ""
+    return f"{arch.get('kind')} ({arch.get('impl')}{activation}; {shapes})"

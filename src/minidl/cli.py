@@ -1,0 +1,221 @@
+"""The ``minidl`` command line: train, evaluate, predict, plot, and manage the data.
+
+Every mistake of the user's (a bad value, a missing file) ends with one line on stderr and exit
+status 2, never a traceback. Heavy modules are imported inside the commands that need them, so
+``minidl --help`` answers at once.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .config import ACTIVATIONS_HELP, DEVICES, IMPLS, INITS, LESSON_DEFAULTS, MODELS, OPTIMIZERS, TrainConfig
+from .errors import ConfigError, MinidlError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line (exit 2) instead of the full usage text."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="minidl", description="The first models of deep learning, from scratch and concise.")
+    p.add_argument("--version", action="version", version=f"minidl {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a model and write a run folder",
+                       description="Train a model. Flags left out take the lesson's defaults: "
+                       + "; ".join(f"{m}: lr {d['lr']}, batch {d['batch_size']}, {d['epochs']} epochs"
+                                   for m, d in LESSON_DEFAULTS.items()) + ".")
+    t.add_argument("model", nargs="?", metavar="MODEL", help=f"one of {', '.join(MODELS)} (optional with --resume)")
+    t.add_argument("--impl", help=f"{' or '.join(IMPLS)}: plain tensors and our sgd, or torch.nn and torch.optim (default concise)")
+    t.add_argument("--epochs", type=int, help="number of passes over the training set")
+    t.add_argument("--lr", type=float, help="learning rate (> 0)")
+    t.add_argument("--batch-size", type=int, help="examples per minibatch (>= 1)")
+    t.add_argument("--hidden", type=int, nargs="+", metavar="WIDTH", help="MLP hidden layer widths (default 256)")
+    t.add_argument("--activation", help=f"MLP activation: {ACTIVATIONS_HELP} (default relu)")
+    t.add_argument("--init", help=f"weight initialisation: {', '.join(INITS)} (default normal: N(0, 0.01) on every parameter)")
+    t.add_argument("--optimizer", help=f"{', '.join(OPTIMIZERS)} (default sgd; adam/adamw need --impl concise)")
+    t.add_argument("--seed", type=int, help="seed for initialisation and shuffling (default 0)")
+    t.add_argument("--device", help=f"{', '.join(DEVICES)} (default auto: cuda, then mps, then cpu)")
+    t.add_argument("--data-dir", help="Fashion-MNIST folder (default: $MINIDL_DATA_DIR, else the user cache)")
+    t.add_argument("--csv", help="linreg: fit this CSV table of numeric columns instead of synthetic data")
+    t.add_argument("--target", help="linreg with --csv: the column to predict")
+    t.add_argument("--examples", type=int, dest="num_examples", help="linreg on synthetic data: number of examples (default 1000)")
+    t.add_argument("--out", help="run folder (default runs/<model>-<timestamp>)")
+    t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint")
+    t.add_argument("--no-plots", dest="plots", action="store_false", default=None, help="skip the PNG figures")
+    t.add_argument("--quiet", action="store_true", help="print only the final result")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="test loss and accuracy of a run or checkpoint")
+    e.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a .pt file")
+    e.add_argument("--best", action="store_true", help="use the run's best.pt instead of its last checkpoint")
+    e.add_argument("--data-dir", help="Fashion-MNIST folder (default: the one the run used)")
+    e.set_defaults(func=cmd_evaluate)
+
+    pr = sub.add_parser("predict", help="classify image files (or, for linreg, rows of a CSV)")
+    pr.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a .pt file")
+    pr.add_argument("inputs", nargs="+", metavar="INPUT", help="PNG/JPEG images; for a linreg run, a CSV file")
+    pr.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
+                    help="Fashion-MNIST shows light clothes on black; auto inverts photos with a light background")
+    pr.add_argument("--top", type=int, default=3, help="how many classes to list per image (default 3)")
+    pr.set_defaults(func=cmd_predict)
+
+    pl = sub.add_parser("plot", help="draw figures")
+    pl_sub = pl.add_subparsers(dest="what", required=True, parser_class=_Parser, metavar="WHAT")
+    a = pl_sub.add_parser("activations", help="each activation function beside its derivative")
+    a.add_argument("--out", default="activations.png", help="PNG file to write (default activations.png)")
+    a.set_defaults(func=cmd_plot_activations)
+
+    d = sub.add_parser("data", help="Fashion-MNIST: where it is, download it, look at it")
+    d_sub = d.add_subparsers(dest="what", required=True, parser_class=_Parser, metavar="WHAT")
+    for name, func, text in (("info", cmd_data_info, "counts per class, shapes, where the files are"),
+                             ("download", cmd_data_download, "download the four files if missing"),
+                             ("show", cmd_data_show, "save a grid of training images with their labels")):
+        c = d_sub.add_parser(name, help=text)
+        c.add_argument("--data-dir", help="Fashion-MNIST folder (default: $MINIDL_DATA_DIR, else the user cache)")
+        c.set_defaults(func=func)
+        if name == "show":
+            c.add_argument("--n", type=int, default=18, help="number of images (default 18)")
+            c.add_argument("--out", default="fashion-mnist.png", help="PNG file to write (default fashion-mnist.png)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except MinidlError as e:
+        print(f"minidl: error: {e}", file=sys.stderr)
+        return getattr(e, "exit_code", 2)
+    except KeyboardInterrupt:
+        print("minidl: interrupted", file=sys.stderr)
+        return 130
+
+
+# --- train ------------------------------------------------------------------------------------
+
+TRAIN_FIELDS = ("model", "impl", "epochs", "lr", "batch_size", "hidden", "activation", "init", "optimizer",
+                "seed", "device", "data_dir", "csv", "target", "num_examples", "plots")
+
+
+def cmd_train(args) -> int:
+    from .train import fit
+
+    given = {k: getattr(args, k) for k in TRAIN_FIELDS if getattr(args, k) is not None}
+    if args.resume:
+        config, out = _resumed_config(args.resume, given, args.out)
+    else:
+        if "model" not in given:
+            raise ConfigError(f"name a model to train: minidl train {{{','.join(MODELS)}}}")
+        out = args.out or f"runs/{given['model']}-{time.strftime('%Y%m%d-%H%M%S')}"
+        config = TrainConfig(**given, out=out)
+    if not args.quiet:
+        print(f"training {config.hyperparameters}; run folder {out}", flush=True)
+    history = fit(config, resume=args.resume, progress=not args.quiet)
+    _print_final(history)
+    return 0
+
+
+def _resumed_config(resume: str, given: dict, out: str | None) -> tuple[TrainConfig, str]:
+    """Return the saved run's config with the flags given now laid over it."""
+    from .checkpoint import load_checkpoint
+
+    if out is not None and Path(out).resolve() != Path(resume).resolve():
+        raise ConfigError(f"--resume continues the run in {resume}; leave out --out {out}")
+    saved = load_checkpoint(resume)["config"]
+    return TrainConfig.from_dict({**saved, **given, "out": resume}), resume
+
+
+def _print_final(history) -> None:
+    final = history.final
+    where = f" (run folder {history.run_dir})" if history.run_dir else ""
+    if "test_acc" in final:
+        print(f"test accuracy {final['test_acc']:.4f}, test loss {final['test_loss']:.4f} after "
+              f"{final['epoch']} epochs{where}")
+    else:
+        s = history.summary
+        learned = f"w {[round(v, 4) for v in s['w']]}, b {s['b']:.4f}"
+        errors = f"; error of w {[f'{v:.1e}' for v in s['w_error']]}, of b {s['b_error']:.1e}" if "w_error" in s else ""
+        print(f"test loss {final['test_loss']:.6f} after {final['epoch']} epochs: {learned}{errors}{where}")
+
+
+# --- evaluate and predict ---------------------------------------------------------------------
+
+
+def cmd_evaluate(args) -> int:
+    from .inference import evaluate_run
+
+    report = evaluate_run(args.run, best=args.best, data_dir=args.data_dir)
+    print(f"{report['checkpoint']} (epoch {report['epoch']}): test loss {report['loss']:.4f}", end="")
+    if "acc" in report:
+        print(f", test accuracy {report['acc']:.4f}")
+        width = max(len(n) for n in report["per_class_acc"])
+        for name, acc in report["per_class_acc"].items():
+            print(f"  {name:<{width}}  {acc:.3f}")
+    else:
+        print()
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .inference import predict_files
+
+    for line in predict_files(args.run, args.inputs, invert=args.invert, top=args.top):
+        print(line)
+    return 0
+
+
+# --- plots and data ---------------------------------------------------------------------------
+
+
+def cmd_plot_activations(args) -> int:
+    from .activations import ACTIVATIONS
+    from .plots import plot_activations
+
+    path = plot_activations(ACTIVATIONS.values(), _output_path(args.out))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_data_info(args) -> int:
+    from .data.fashion_mnist import dataset_info, format_info
+
+    print(format_info(dataset_info(args.data_dir)))
+    return 0
+
+
+def cmd_data_download(args) -> int:
+    from .data.fashion_mnist import download_fashion_mnist
+
+    root = download_fashion_mnist(args.data_dir)
+    print(f"Fashion-MNIST is in {root}")
+    return 0
+
+
+def cmd_data_show(args) -> int:
+    from .data.fashion_mnist import LABELS, load_fashion_mnist
+    from .plots import plot_image_grid
+
+    if args.n < 1:
+        raise ConfigError(f"--n must be at least 1, got {args.n}")
+    X, y, _, _ = load_fashion_mnist(args.data_dir)
+    path = plot_image_grid(X[: args.n], y[: args.n], LABELS, _output_path(args.out), n=args.n)
+    print(f"wrote {path}")
+    return 0
+
+
+def _output_path(out: str) -> Path:
+    path = Path(out)
+    if path.suffix.lower() != ".png":
+        raise ConfigError(f"--out {out}: give a file name ending in .png")
+    if not path.parent.is_dir():
+        raise ConfigError(f"--out {out}: the folder {path.parent} does not exist")
+    return path

@@ -1,0 +1,177 @@
+"""The lesson's models, concise: torch.nn layers and losses, torch.optim's SGD.
+
+Its twin ``scratch.py`` defines the same names in the same order from plain tensors;
+``diff src/minidl/scratch.py src/minidl/concise.py`` shows what the library replaces.
+
+Contracts both twins keep:
+
+- Parameters live in canonical form: linreg ``w (d, 1), b (1,)``; softmax ``W (784, 10), b (10,)``;
+  MLP ``W1 (784, h1), b1 (h1,), W2 ...``, inputs times weights (nn.Linear stores the transpose).
+  Both draw them with ``init_params``, so the same seed gives both twins the same weights.
+- Losses return the *mean* over the batch, and ``sgd`` steps by ``lr`` times that mean's gradient:
+  the batch size is divided out once, in the loss, never again in the update.
+- ``accuracy`` returns a count of correct predictions; divide the sum over batches by the number
+  of examples.
+"""
+import torch
+from torch import Tensor, nn
+
+from minidl import scratch
+from minidl.activations import get_activation
+
+# --- Parameters in canonical form: drawn, checked and fed the same way in both twins -----------
+# Shared, not replaced: torch.nn.init draws the same distributions, but from the global RNG and
+# in nn.Linear's (out, in) layout, so one seed would not give both twins the same weights.
+
+INITS = scratch.INITS
+init_params = scratch.init_params
+check_inputs = scratch.check_inputs
+check_state = scratch.check_state
+mlp_shapes = scratch.mlp_shapes
+
+
+class Model(nn.Sequential):
+    """nn.Sequential that also reads and writes its weights in the scratch twin's canonical form."""
+
+    def __init__(self, params: dict[str, Tensor], *layers: nn.Module):
+        super().__init__(*layers)
+        self.names = tuple(params)  # canonical order: w, b / W, b / W1, b1, W2, b2, ...
+        self.load_canonical_state(params)
+
+    # __call__, named_parameters, parameters, state_dict, load_state_dict, to, train and eval
+    # come from nn.Module.
+
+    def canonical_state(self) -> dict[str, Tensor]:
+        """Return the parameters in canonical form: each nn.Linear's (out, in) weight transposed."""
+        linears = [layer for layer in self if isinstance(layer, nn.Linear)]
+        views = [t.detach() for linear in linears for t in (linear.weight.T, linear.bias)]
+        return dict(zip(self.names, views))  # views: they share memory with the parameters
+
+    def load_canonical_state(self, state: dict[str, Tensor]) -> None:
+        """Copy canonical ``state`` into the nn.Linear layers, transposing each weight."""
+        current = self.canonical_state()  # views of the parameters: copying into them writes the parameters
+        check_state(state, current, type(self).__name__)
+        for name, view in current.items():
+            view.copy_(state[name])
+
+
+# --- Linear regression -------------------------------------------------------------------------
+
+def linreg(X: Tensor, w: Tensor, b: Tensor) -> Tensor:
+    """Return X w + b: (B, d) inputs -> (B, 1) predictions, as nn.Linear computes them.
+
+    >>> linreg(torch.tensor([[1.0, 2.0]]), torch.tensor([[2.0], [-3.4]]), torch.tensor([4.2]))
+    tensor([[-0.6000]])
+    """
+    return nn.functional.linear(X, w.T, b)  # nn.Linear keeps its weight as (out, in) = w.T
+
+
+def squared_loss(y_hat: Tensor, y: Tensor) -> Tensor:
+    """Return the batch mean of (y_hat - y)^2 / 2: nn.MSELoss() halved; y is reshaped to y_hat's shape.
+
+    The reshape matters: (n, 1) minus (n,) would broadcast to (n, n) pairs.
+
+    >>> squared_loss(torch.tensor([[1.0], [2.0]]), torch.tensor([0.0, 0.0]))
+    tensor(1.2500)
+    """
+    return nn.functional.mse_loss(y_hat, y.reshape(y_hat.shape)) / 2
+
+
+def sgd(params, lr: float) -> None:
+    """Step every parameter against its gradient with torch.optim's SGD, then clear the gradients.
+
+    The gradient is of a *mean* loss, so this is lr times the average per-example gradient: no
+    second division by the batch size (the lesson divides here because its loss is a sum).
+    """
+    optimizer = torch.optim.SGD(params, lr)
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+SGD = torch.optim.SGD  # plus momentum, weight decay, ... which the lesson leaves at 0
+
+
+class LinearRegression(Model):
+    """Return (B, 1) predictions X w + b for (B, num_inputs) inputs."""
+
+    def __init__(self, num_inputs: int, init: str = "normal", seed: int = 0):
+        super().__init__(init_params({"w": (num_inputs, 1), "b": (1,)}, init, seed), nn.Linear(num_inputs, 1))
+        self.num_inputs = num_inputs
+
+    def forward(self, X: Tensor) -> Tensor:
+        X = check_inputs(X, self.num_inputs, "LinearRegression")  # (B, d)
+        return super().forward(X)  # nn.Linear: (B, 1)
+
+
+# --- Softmax regression ------------------------------------------------------------------------
+
+def softmax(X: Tensor) -> Tensor:
+    """Return each row of X turned into probabilities: exp(X) over its row sum.
+
+    >>> softmax(torch.tensor([[1000.0, 1000.0, -1000.0]]))
+    tensor([[0.5000, 0.5000, 0.0000]])
+    """
+    return torch.softmax(X, dim=1)
+
+
+def log_softmax(X: Tensor) -> Tensor:
+    """Return log(softmax(X)) row by row as X - logsumexp(X), finite where softmax underflows to 0.
+
+    >>> log_softmax(torch.tensor([[0.0, -1000.0]]))
+    tensor([[    0., -1000.]])
+    """
+    return torch.log_softmax(X, dim=1)
+
+
+def cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
+    """Return the batch mean of -log softmax(logits)[y]: what nn.CrossEntropyLoss() computes.
+
+    >>> cross_entropy(torch.tensor([[1000.0, -1000.0]]), torch.tensor([1]))
+    tensor(2000.)
+    """
+    return nn.functional.cross_entropy(logits, y.reshape(-1))
+
+
+accuracy = scratch.accuracy  # torch.nn has no accuracy: the scratch twin's count of correct rows
+
+
+class SoftmaxRegression(Model):
+    """Return (B, num_outputs) logits X W + b; softmax is left to the loss (cross_entropy)."""
+
+    def __init__(self, num_inputs: int = 784, num_outputs: int = 10, init: str = "normal", seed: int = 0):
+        super().__init__(init_params({"W": (num_inputs, num_outputs), "b": (num_outputs,)}, init, seed),
+                         nn.Flatten(), nn.Linear(num_inputs, num_outputs))
+        self.num_inputs = num_inputs
+
+    def forward(self, X: Tensor) -> Tensor:
+        X = check_inputs(X, self.num_inputs, "SoftmaxRegression", images=True)
+        return super().forward(X)  # nn.Flatten: (B, 1, 28, 28) -> (B, 784); nn.Linear: (B, 10) logits
+
+
+# --- Multilayer perceptron ---------------------------------------------------------------------
+
+MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU,
+           "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU, "softplus": nn.Softplus}  # default arguments
+
+
+def nonlinearity(name: str):
+    """Return a new torch.nn module for the activation called ``name`` (any of ACTIVATIONS)."""
+    return MODULES[get_activation(name).name]()
+
+
+class MLP(Model):
+    """Return (B, num_outputs) logits from a stack of linear layers with activations in between."""
+
+    def __init__(self, num_inputs: int = 784, hidden: tuple[int, ...] = (256,), num_outputs: int = 10,
+                 activation: str = "relu", init: str = "normal", seed: int = 0):
+        params = init_params(mlp_shapes(num_inputs, hidden, num_outputs), init, seed)  # W1 (784, 256), b1, ...
+        linears = [nn.Linear(*W.shape) for name, W in params.items() if name.startswith("W")]
+        layers = [nn.Flatten(), linears[0]]
+        for linear in linears[1:]:
+            layers += [nonlinearity(activation), linear]  # e.g. Flatten, Linear, ReLU, Linear
+        super().__init__(params, *layers)
+        self.num_inputs, self.activation = num_inputs, get_activation(activation).name
+
+    def forward(self, X: Tensor) -> Tensor:
+        X = check_inputs(X, self.num_inputs, "MLP", images=True)
+        return super().forward(X)  # (B, 1, 28, 28) -> (B, 784) -> ... -> (B, 10) logits

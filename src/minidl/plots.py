@@ -1,0 +1,252 @@
+"""PNG figures of a run: curves, predictions, confusion matrix, activations, images, linreg fit.
+
+Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas, so pyplot's global state
+(and any window) is never touched. Every function writes its PNG atomically (a temp file in the
+same folder, then :func:`os.replace`) and returns the path it wrote.
+"""
+import math
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import PowerNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+DPI = 120
+MISTAKE, CORRECT = "tab:red", "darkgreen"
+
+
+def _save(fig: Figure, path) -> Path:
+    """Return `path` after writing `fig` there as a PNG, atomically (temp file, then os.replace)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        FigureCanvasAgg(fig)  # an Agg canvas of its own: pyplot and its backend stay untouched
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # only still there if writing or replacing failed
+    return path
+
+
+def _numpy(x) -> np.ndarray:
+    """Return `x` (tensor, array or sequence) as a numpy array, detached and on the CPU."""
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _as_images(images) -> np.ndarray:
+    """Return images (N, 28, 28), (N, 1, 28, 28) or flat (N, 784) as square (N, side, side)."""
+    flat = _numpy(images).reshape(len(images), -1)  # (N, side * side)
+    side = math.isqrt(flat.shape[1])
+    if side * side != flat.shape[1]:
+        raise ValueError(f"images must be square, got {flat.shape[1]} pixels per image")
+    return flat.reshape(-1, side, side)
+
+
+def _draw_image(ax, image: np.ndarray, title: str, color: str, vrange, framed: bool = False):
+    """Draw one grey image (side, side) in `ax` with a coloured title; `framed` adds a red frame."""
+    # Stored as a bright garment on a black background: shown as stored, no inversion.
+    ax.imshow(image, cmap="gray", vmin=vrange[0], vmax=vrange[1], interpolation="nearest")
+    ax.set_title(title, color=color, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(framed)
+        spine.set_color(MISTAKE)
+        spine.set_linewidth(3)
+
+
+def _image_grid(images, titles, colors, framed, path, cols: int, suptitle: str) -> Path:
+    """Return the path of a PNG grid of the first len(titles) images, one titled cell each."""
+    if not titles:
+        raise ValueError("there are no images to plot (n must be >= 1 and images non-empty)")
+    images = _as_images(images)[: len(titles)]  # (n, side, side)
+    if images.dtype == np.uint8:
+        vrange = (0, 255)
+    elif images.min() >= 0 and images.max() <= 1:
+        vrange = (0.0, 1.0)  # the Loader's float pixels
+    else:
+        vrange = (None, None)  # standardised pixels: let imshow scale them
+    cols = min(cols, len(titles))
+    rows = math.ceil(len(titles) / cols)
+    lines = max(t.count("\n") + 1 for t in titles)
+    fig = Figure(figsize=(1.45 * cols, (1.3 + 0.2 * lines) * rows + 0.4), dpi=DPI,
+                 layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, image, title, color, frame in zip(axes, images, titles, colors, framed):
+        _draw_image(ax, image, title, color, vrange, frame)
+    for ax in axes[len(titles):]:
+        ax.set_axis_off()
+    fig.suptitle(suptitle, fontsize=11)
+    return _save(fig, path)
+
+
+def plot_image_grid(images, labels, class_names, path, *, n=18, cols=9) -> Path:
+    """Return the path of a PNG grid of the first `n` images titled with their class names.
+
+    images: (N, 28, 28) uint8 or float; labels: (N,) class indices into `class_names`.
+    """
+    labels = _numpy(labels).reshape(-1)[:n].astype(int)
+    titles = [class_names[y] for y in labels]
+    return _image_grid(images, titles, ["black"] * len(titles), [False] * len(titles), path,
+                       cols, "Fashion-MNIST examples")
+
+
+def plot_predictions(images, labels, predictions, class_names, path, *, n=18, cols=6) -> Path:
+    """Return the path of a PNG grid of `n` images titled "true / predicted", mistakes in red.
+
+    images: (N, 28, 28) uint8 or float; labels, predictions: (N,) class indices.
+    """
+    labels = _numpy(labels).reshape(-1)[:n].astype(int)
+    predictions = _numpy(predictions).reshape(-1)[:n].astype(int)
+    wrong = [bool(t != p) for t, p in zip(labels, predictions)]
+    titles = [f"true: {class_names[t]}\npred: {class_names[p]}"
+              for t, p in zip(labels, predictions)]
+    colors = [MISTAKE if w else CORRECT for w in wrong]
+    suptitle = (f"Predictions: {len(wrong) - sum(wrong)} of {len(wrong)} correct "
+                f"(mistakes in red)")
+    return _image_grid(images, titles, colors, wrong, path, cols, suptitle)
+
+
+def _column(rows, key: str) -> np.ndarray:
+    """Return rows[i][key] as floats (len(rows),), NaN where absent, None or empty (CSV)."""
+    return np.array([np.nan if r.get(key) in (None, "") else float(r[key]) for r in rows])
+
+
+def plot_curves(rows, path, *, title=None) -> Path:
+    """Return the path of a PNG of loss (and accuracy, when present) per epoch, train and test.
+
+    rows: dicts as in metrics.csv, keys epoch, train_loss, test_loss and optionally train_acc,
+    test_acc (fractions in [0, 1]); values may be numbers or CSV strings.
+    """
+    if not rows:
+        raise ValueError("plot_curves needs at least one row of metrics (one per epoch), got none")
+    epochs = _column(rows, "epoch")
+    panels = [("loss", "loss (mean per example)", "{:.4g}")]
+    if any(not np.isnan(_column(rows, f"{s}_acc")).all() for s in ("train", "test")):
+        panels.append(("acc", "accuracy", "{:.1%}"))
+    fig = Figure(figsize=(5.2 * len(panels), 4.0), dpi=DPI, layout="constrained")
+    for ax, (metric, ylabel, fmt) in zip(fig.subplots(1, len(panels), squeeze=False).flat, panels):
+        for split, style in (("train", "-o"), ("test", "--s")):
+            values = _column(rows, f"{split}_{metric}")
+            known = ~np.isnan(values)
+            if known.any():
+                # Markers keep a single epoch visible; the legend gives the last value.
+                last = fmt.format(values[known][-1])
+                ax.plot(epochs[known], values[known], style, markersize=4,
+                        label=f"{split} (last {last})")
+        ax.set_title("accuracy" if metric == "acc" else "loss")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.set_xlim(np.nanmin(epochs) - 0.5, np.nanmax(epochs) + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        if metric == "acc":
+            ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title or "Training curves", fontsize=12)
+    return _save(fig, path)
+
+
+def plot_confusion(confusion, class_names, path, *, title=None) -> Path:
+    """Return the path of a PNG of the confusion matrix (rows true, columns predicted) with counts.
+
+    confusion: (k, k) counts, as from :func:`minidl.evaluate.confusion_matrix`; class_names: k
+    names. The y tick labels carry each class's accuracy (recall), e.g. "Shirt (62%)", or "(-)"
+    for a class without examples.
+    """
+    counts = _numpy(confusion).astype(np.int64)  # (k, k)
+    k = len(class_names)
+    if counts.shape != (k, k):
+        raise ValueError(f"confusion must be ({k}, {k}) for {k} class names, got {counts.shape}")
+    rows_total = counts.sum(axis=1)  # (k,) examples of each true class
+    per_class = counts.diagonal() / np.maximum(rows_total, 1)  # (k,) recall
+    total = counts.sum()
+    fig = Figure(figsize=(0.62 * k + 3.4, 0.55 * k + 2.0), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    # Square-root colour scale: the off-diagonal confusions stay visible beside a large diagonal.
+    norm = PowerNorm(gamma=0.5, vmin=0, vmax=max(counts.max(), 1))
+    image = ax.imshow(counts, cmap="Blues", norm=norm)
+    fig.colorbar(image, ax=ax, label="examples (square-root scale)", shrink=0.85)
+    for i, j in np.ndindex(counts.shape):
+        dark = norm(counts[i, j]) > 0.55
+        ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=9,
+                color="white" if dark else "black")
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(k), [f"{name} ({acc:.0%})" if n else f"{name} (-)"
+                             for name, acc, n in zip(class_names, per_class, rows_total)])
+    ax.set_xlabel("predicted label")
+    ax.set_ylabel("true label (per-class accuracy)")
+    accuracy = counts.trace() / max(total, 1)
+    ax.set_title(title or f"Confusion matrix: {accuracy:.1%} accuracy on {total} examples")
+    return _save(fig, path)
+
+
+def plot_activations(activations, path, *, x_range=(-8, 8)) -> Path:
+    """Return the path of a PNG grid with one panel per activation: the function and its derivative.
+
+    activations: objects with `name`, `fn` and `grad` (tensor -> tensor callables).
+    """
+    activations = list(activations)
+    if not activations:
+        raise ValueError("plot_activations needs at least one activation, got none")
+    cols = min(3, len(activations))
+    rows = math.ceil(len(activations) / cols)
+    fig = Figure(figsize=(4.2 * cols, 3.4 * rows), dpi=DPI, layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    x = torch.linspace(*x_range, 801)  # (801,)
+    for ax, act in zip(axes, activations):
+        with torch.no_grad():
+            y, dy = _numpy(act.fn(x)), _numpy(act.grad(x))  # (801,) each
+        ax.axhline(0, color="0.6", linewidth=0.8)
+        ax.axvline(0, color="0.6", linewidth=0.8)
+        ax.plot(x.numpy(), y, label=f"{act.name}(x)")
+        ax.plot(x.numpy(), dy, "--", label=f"derivative of {act.name}")
+        ax.set_title(act.name)
+        ax.set_xlabel("x")
+        ax.set_ylabel("value")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9)
+    for ax in axes[len(activations):]:
+        ax.set_axis_off()
+    fig.suptitle("Activation functions and their derivatives", fontsize=12)
+    return _save(fig, path)
+
+
+def plot_linreg_fit(X, y, w, b, path) -> Path:
+    """Return the path of a PNG of a linear-regression fit: data and line, or predicted vs true.
+
+    X: (n, d) features, y: (n, 1) or (n,) targets, w: (d, 1), b: (1,). With d = 1 it shows the
+    data and the fitted line; with d > 1, each prediction Xw + b against its true target.
+    """
+    X = _numpy(X).astype(np.float64).reshape(len(X), -1)  # (n, d)
+    y = _numpy(y).astype(np.float64).reshape(-1)  # (n,)
+    w = _numpy(w).astype(np.float64).reshape(-1)  # (d,)
+    b = float(_numpy(b).reshape(-1)[0])
+    y_hat = X @ w + b  # (n,)
+    mse = float(np.mean((y_hat - y) ** 2))
+    fig = Figure(figsize=(5.6, 4.6), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    if X.shape[1] == 1:
+        ax.scatter(X[:, 0], y, s=10, alpha=0.5, label="data")
+        line = np.array([X[:, 0].min(), X[:, 0].max()])
+        ax.plot(line, w[0] * line + b, color="tab:red",
+                label=f"fit: y = {w[0]:.3g} x + {b:.3g}")
+        ax.set_xlabel("feature x")
+        ax.set_ylabel("target y")
+        ax.set_title(f"Linear regression fit (MSE {mse:.3g})")
+    else:
+        ax.scatter(y, y_hat, s=10, alpha=0.5, label="examples")
+        line = np.array([min(y.min(), y_hat.min()), max(y.max(), y_hat.max())])
+        ax.plot(line, line, "--", color="tab:red", label="perfect fit (y = ŷ)")
+        ax.set_xlabel("true target y")
+        ax.set_ylabel("prediction ŷ = Xw + b")
+        ax.set_title(f"Linear regression, {X.shape[1]} features (MSE {mse:.3g})")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)

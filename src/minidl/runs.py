@@ -1,0 +1,202 @@
+"""A run: the data a config trains on, and the folder of artifacts it leaves behind.
+
+A run folder holds ``config.json``, ``metrics.csv``, ``summary.json``, ``checkpoint.pt`` (last
+epoch), ``best.pt`` (best test accuracy, or lowest test loss for linear regression) and the plots.
+Every file is written atomically, so an interrupted run never leaves half a file.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from . import checkpoint as ckpt
+from .config import TrainConfig
+from .data.fashion_mnist import LABELS, load_fashion_mnist
+from .data.loader import Loader
+from .data.synthetic import TRUE_B, TRUE_W, synthetic_data
+from .data.tables import load_table
+from .errors import ConfigError
+
+EVAL_BATCH = 1024  # evaluation needs no small batches: fewer, larger matmuls are faster
+
+
+@dataclass
+class RunData:
+    """The loaders and facts a run needs: input width, number of outputs, class names, provenance."""
+
+    train: Loader
+    test: Loader
+    num_inputs: int
+    num_outputs: int
+    classifies: bool
+    source: str
+    class_names: tuple[str, ...] = ()
+    test_images: torch.Tensor | None = None  # uint8 (N, 28, 28), for the predictions plot
+    table: dict = field(default_factory=dict)  # CSV runs: feature names, target and standardizer
+
+    def facts(self) -> dict:
+        """Return what a checkpoint needs to rebuild the model and read new inputs without the data."""
+        return {"num_inputs": self.num_inputs, "num_outputs": self.num_outputs,
+                "class_names": list(self.class_names), "table": self.table}
+
+    def describe_linreg(self, model) -> dict:
+        """Return the learned weights (and, on synthetic data, the true ones and the errors)."""
+        from .models import canonical_state
+
+        state = canonical_state(model)
+        w, b = state["w"].reshape(-1).tolist(), state["b"].reshape(-1).tolist()[0]
+        out = {"w": w, "b": b}
+        if self.table:
+            out.update(self.table)
+        else:
+            out.update({"true_w": list(TRUE_W), "true_b": TRUE_B,
+                        "w_error": [wi - ti for wi, ti in zip(w, TRUE_W)], "b_error": b - TRUE_B})
+        return out
+
+
+def load_run_data(config: TrainConfig, device) -> RunData:
+    """Return the loaders for ``config``: Fashion-MNIST, the synthetic line, or a CSV table."""
+    shuffle = {"shuffle": True, "seed": config.seed, "device": device}
+    if config.model == "linreg" and config.csv:
+        train, test = load_table(config.csv, config.target).split(test_fraction=0.2, seed=config.seed)
+        return RunData(
+            train=Loader(train.X, train.y, config.batch_size, **shuffle),
+            test=Loader(test.X, test.y, EVAL_BATCH, device=device),
+            num_inputs=train.X.shape[1], num_outputs=1, classifies=False, source=str(config.csv),
+            table={"features": list(train.feature_names), "target": train.target,
+                   "standardizer": train.standardizer.to_dict()},
+        )
+    if config.model == "linreg":
+        X, y = synthetic_data(TRUE_W, TRUE_B, config.num_examples, seed=config.seed)
+        X_test, y_test = synthetic_data(TRUE_W, TRUE_B, config.num_examples, seed=config.seed + 1)
+        return RunData(
+            train=Loader(X, y, config.batch_size, **shuffle),
+            test=Loader(X_test, y_test, EVAL_BATCH, device=device),
+            num_inputs=len(TRUE_W), num_outputs=1, classifies=False,
+            source=f"synthetic: y = X w + b + noise, w={list(TRUE_W)}, b={TRUE_B}",
+        )
+    # download on first use only into the default place; a folder the user names must hold the data
+    X_train, y_train, X_test, y_test = load_fashion_mnist(config.data_dir, download=config.data_dir is None)
+    return RunData(
+        train=Loader(X_train, y_train, config.batch_size, **shuffle),
+        test=Loader(X_test, y_test, EVAL_BATCH, device=device),
+        num_inputs=28 * 28, num_outputs=len(LABELS), classifies=True,
+        source=f"Fashion-MNIST ({config.data_dir or 'default location'})",
+        class_names=tuple(LABELS), test_images=X_test,
+    )
+
+
+class RunWriter:
+    """Writes one run's folder: config, metrics after every epoch, checkpoints, summary, plots."""
+
+    def __init__(self, out: str | Path, config: TrainConfig, data: RunData, *, resuming: bool = False):
+        self.dir = Path(out)
+        self.classifies = data.classifies
+        self.data = data
+        if not resuming and (self.dir / ckpt.LAST).exists():
+            raise ConfigError(
+                f"{self.dir} already holds a run; continue it with --resume {self.dir}, "
+                f"or choose another --out folder"
+            )
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(f"cannot create the run folder {self.dir}: {e.strerror}") from None
+        self.best = None
+        write_json(self.dir / "config.json", {
+            "config": config.to_dict(),
+            "minidl_version": __version__,
+            "torch_version": torch.__version__,
+            "git_revision": git_revision(),
+            "data": data.source,
+        })
+
+    def save_checkpoint(self, state: dict, *, best: bool) -> None:
+        ckpt.save_checkpoint(self.dir / ckpt.LAST, state)
+        if best:
+            ckpt.save_checkpoint(self.dir / ckpt.BEST, state)
+
+    def save_epoch(self, rows: list[dict], state: dict) -> None:
+        """Rewrite metrics.csv and checkpoint.pt, and best.pt when this epoch is the best so far."""
+        key, sign = ("test_acc", 1) if self.classifies else ("test_loss", -1)
+        score = sign * rows[-1][key]
+        is_best = all(score >= sign * r[key] for r in rows)
+        write_metrics(self.dir / "metrics.csv", rows)
+        self.save_checkpoint(state, best=is_best)
+
+    def finish(self, rows, summary, model, *, plots: bool, predictions=None) -> None:
+        """Write summary.json and, unless ``plots`` is false, the figures."""
+        write_json(self.dir / "summary.json", summary)
+        if not plots:
+            return
+        from . import plots as P  # matplotlib costs ~0.3 s to import: only when drawing
+
+        P.plot_curves(rows, self.dir / "curves.png", title=f"{summary['model']} ({summary['impl']})")
+        if self.classifies and predictions is not None:
+            confusion = torch.tensor(summary["confusion"])
+            images = self.data.test_images
+            P.plot_predictions(images, self.data.test.y.cpu(), predictions, self.data.class_names,
+                               self.dir / "predictions.png")
+            P.plot_confusion(confusion, self.data.class_names, self.dir / "confusion.png")
+        elif not self.classifies:
+            w = torch.tensor(summary["w"]).reshape(-1, 1)
+            P.plot_linreg_fit(self.data.test.X.cpu(), self.data.test.y.cpu(), w, summary["b"],
+                              self.dir / "fit.png")
+
+
+METRIC_COLUMNS = {
+    True: ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"],
+    False: ["epoch", "train_loss", "test_loss", "seconds"],
+}
+
+
+def write_metrics(path: Path, rows: list[dict]) -> None:
+    """Write metrics rows as CSV (accuracy columns only when the run classifies)."""
+    columns = METRIC_COLUMNS["train_acc" in rows[0]]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()})
+    write_text(path, buf.getvalue())
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """Return the rows of a metrics.csv, numbers parsed."""
+    with open(path, newline="") as f:
+        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def write_json(path: Path, data) -> None:
+    write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: a temp file beside it, then a rename."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def git_revision() -> str | None:
+    """Return the git commit of the minidl source tree, or None outside a checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None

@@ -1,0 +1,139 @@
+"""The `minidl` command: every mistake is one line and exit status 2; the commands do their job."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minidl.cli import main
+from minidl.config import ACTIVATIONS
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def train_tiny(capsys, tiny_fashion, out, *extra):
+    return run(capsys, "train", "mlp", "--data-dir", str(tiny_fashion), "--hidden", "32", "--lr", "0.1",
+               "--batch-size", "64", "--epochs", "2", "--device", "cpu", "--out", str(out), *extra)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "cnn"], "unknown model 'cnn'"),
+    (["train", "mlp", "--lr", "0"], "lr=0"),
+    (["train", "mlp", "--lr", "-1"], "lr=-1"),
+    (["train", "mlp", "--batch-size", "0"], "batch_size=0"),
+    (["train", "mlp", "--epochs", "0"], "epochs=0"),
+    (["train", "mlp", "--activation", "swishy"], "unknown activation 'swishy'"),
+    (["train", "mlp", "--impl", "scratch", "--optimizer", "adam"], "--impl concise"),
+    (["train", "softmax", "--csv", "x.csv", "--target", "y"], "linear regression"),
+    (["train", "linreg", "--csv", "missing.csv", "--target", "y"], "missing.csv"),
+    (["train", "mlp", "--data-dir", "/no/such/folder"], "/no/such/folder"),
+    (["train", "--resume", "/no/such/run"], "/no/such/run"),
+    (["train"], "name a model"),
+    (["evaluate", "/no/such/run"], "/no/such/run"),
+    (["predict", "/no/such/run", "x.png"], "/no/such/run"),
+    (["plot", "activations", "--out", "plot.txt"], ".png"),
+])
+def test_mistakes_exit_2_with_one_clear_line(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_argparse_mistakes_are_one_line_too(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "mlp", "--lr", "fast"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid float value: 'fast'" in err and err.count("\n") == 1
+
+
+def test_resume_folder_without_checkpoint(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "--resume", str(tmp_path))
+    assert code == 2 and "holds no checkpoint.pt" in err
+
+
+def test_train_evaluate_predict_round_trip(capsys, tiny_fashion, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, _ = train_tiny(capsys, tiny_fashion, out, "--no-plots")
+    assert code == 0
+    assert "epoch 2/2" in stdout and "test accuracy" in stdout.splitlines()[-1]
+    code, stdout, _ = run(capsys, "evaluate", str(out), "--data-dir", str(tiny_fashion))
+    assert code == 0 and "test accuracy" in stdout and "Ankle boot" in stdout
+    # a dark-on-light "photo" of the stand-in class 3 template is inverted and classified
+    from minidl.data.fashion_mnist import load_fashion_mnist
+
+    X, y, _, _ = load_fashion_mnist(tiny_fashion)
+    image = (255 - X[y == 3][0].numpy()).astype(np.uint8)
+    Image.fromarray(image).resize((112, 112)).save(tmp_path / "photo.png")
+    code, stdout, _ = run(capsys, "predict", str(out), str(tmp_path / "photo.png"))
+    assert code == 0 and stdout.startswith(f"{tmp_path / 'photo.png'}: ")
+
+
+def test_resume_continues_and_refuses_another_architecture(capsys, tiny_fashion, tmp_path):
+    out = tmp_path / "run"
+    assert train_tiny(capsys, tiny_fashion, out, "--no-plots")[0] == 0
+    code, _, err = run(capsys, "train", "--resume", str(out), "--hidden", "64", "--epochs", "3")
+    assert code == 2 and "(784, 32)" in err and "(784, 64)" in err
+    code, stdout, _ = run(capsys, "train", "--resume", str(out), "--epochs", "3")
+    assert code == 0 and "epoch 3/3" in stdout and "epoch 1/3" not in stdout
+
+
+def test_divergence_exits_cleanly(capsys, tiny_fashion, tmp_path):
+    code, _, err = train_tiny(capsys, tiny_fashion, tmp_path / "run", "--lr", "1e4", "--no-plots")
+    assert code == 1
+    assert "lower learning rate" in err and "Traceback" not in err
+
+
+def test_predict_refuses_an_unreadable_image(capsys, tiny_fashion, tmp_path):
+    out = tmp_path / "run"
+    train_tiny(capsys, tiny_fashion, out, "--no-plots")
+    (tmp_path / "notes.png").write_text("not an image")
+    code, _, err = run(capsys, "predict", str(out), str(tmp_path / "notes.png"))
+    assert code == 2 and "notes.png" in err and "cannot read it as an image" in err
+
+
+def test_linreg_predicts_csv_rows(capsys, tmp_path):
+    out = tmp_path / "lin"
+    code, stdout, _ = run(capsys, "train", "linreg", "--out", str(out), "--no-plots", "--device", "cpu")
+    assert code == 0 and "error of w" in stdout
+    (tmp_path / "rows.csv").write_text("x1,x2\n1,1\n0,0\n")
+    code, stdout, _ = run(capsys, "predict", str(out), str(tmp_path / "rows.csv"))
+    lines = stdout.splitlines()
+    assert code == 0 and len(lines) == 2
+    assert float(lines[0].split("= ")[1]) == pytest.approx(2 - 3.4 + 4.2, abs=0.02)
+    assert float(lines[1].split("= ")[1]) == pytest.approx(4.2, abs=0.02)
+
+
+def test_plot_activations_and_data_commands(capsys, tiny_fashion, tmp_path):
+    code, stdout, _ = run(capsys, "plot", "activations", "--out", str(tmp_path / "act.png"))
+    assert code == 0 and (tmp_path / "act.png").stat().st_size > 0
+    code, stdout, _ = run(capsys, "data", "show", "--data-dir", str(tiny_fashion), "--n", "12",
+                          "--out", str(tmp_path / "grid.png"))
+    assert code == 0 and (tmp_path / "grid.png").stat().st_size > 0
+    code, stdout, _ = run(capsys, "data", "info", "--data-dir", str(tiny_fashion))
+    assert code == 0 and "600" in stdout
+
+
+def test_activation_names_match_the_registry():
+    from minidl.activations import ACTIVATIONS as REGISTRY
+
+    assert tuple(REGISTRY) == ACTIVATIONS
+
+
+def test_python_dash_m_and_help_work():
+    result = subprocess.run([sys.executable, "-m", "minidl", "train", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--batch-size" in result.stdout and "--resume" in result.stdout
+
+
+def test_data_info_on_the_real_data(capsys, fashion_root):
+    code, stdout, _ = run(capsys, "data", "info", "--data-dir", str(fashion_root))
+    assert code == 0
+    assert "60,000" in stdout or "60000" in stdout
+    assert "6,000" in stdout or "6000" in stdout
