@@ -51,3 +51,9 @@ def write_fake_fashion_mnist(root: Path, n_train: int = 600, n_test: int = 200, 
 def tiny_fashion(tmp_path_factory) -> Path:
     """A folder holding a 600/200-image learnable stand-in for Fashion-MNIST."""
     return write_fake_fashion_mnist(tmp_path_factory.mktemp("tiny-fashion"))
+
+
+@pytest.fixture(scope="session")
+def make_fake_fashion():
+    """`write_fake_fashion_mnist` itself, for tests that need the files in a folder of their own."""
+    return write_fake_fashion_mnist

@@ -135,7 +135,8 @@ def _valid_files():
     return raw, gzip.compress(raw, mtime=0)
 
 
-FUZZ = settings(max_examples=150, deadline=None,
+# derandomize: CI must see the same examples on every run (a failure reproduces; no flaky red)
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -165,4 +166,6 @@ def test_fuzz_mutated_file_gives_right_shape_or_dataset_error(tmp_path, gzipped,
         array = read_idx(path)
     except DatasetError:
         return
-    assert array.shape == (3, 2, 2)
+    # a mutated size byte can only still match the payload when it declares no elements at all
+    # (e.g. (3, 0, 2) with the payload cut off): a valid, empty IDX file
+    assert array.shape == (3, 2, 2) or array.size == 0

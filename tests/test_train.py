@@ -27,13 +27,26 @@ def without_seconds(rows):
 
 
 def test_totals_average_per_example_not_per_batch():
-    totals = Totals("cpu", classifies=True)
+    totals = Totals(classifies=True)
     # a full batch of 4 with mean loss 1.0, then a short batch of 1 with loss 6.0
     totals.add(torch.tensor(1.0), torch.eye(4), torch.tensor([0, 1, 2, 3]))
     totals.add(torch.tensor(6.0), torch.tensor([[0.0, 1.0, 0.0, 0.0]]), torch.tensor([0]))
     means = totals.means("train")
     assert means["train_loss"] == pytest.approx((4 * 1.0 + 6.0) / 5)  # not (1 + 6) / 2
     assert means["train_acc"] == pytest.approx(4 / 5)
+
+
+def test_totals_keep_outputs_only_when_asked():
+    y_hat, y = torch.tensor([[0.0, 1.0], [2.0, 0.0], [0.0, 3.0]]), torch.tensor([1, 1, 1])
+    kept = Totals(classifies=True, keep_outputs=True)
+    kept.add(torch.tensor(0.5), y_hat[:2], y[:2])
+    kept.add(torch.tensor(0.2), y_hat[2:], y[2:])
+    outputs, targets = kept.outputs()
+    assert torch.equal(outputs, y_hat) and torch.equal(targets, y)
+    assert kept.means(None)["acc"] == pytest.approx(2 / 3)
+    lean = Totals(classifies=True)
+    lean.add(torch.tensor(0.5), y_hat, y)
+    assert lean.batch_outputs == [] and lean.means(None)["acc"] == pytest.approx(2 / 3)
 
 
 @pytest.mark.parametrize("impl", ["scratch", "concise"])

@@ -1,4 +1,4 @@
-"""Evaluating a model: per-example mean loss and accuracy, predictions, the confusion matrix."""
+"""Evaluating a model: per-example mean loss and accuracy, its outputs, the confusion matrix."""
 from __future__ import annotations
 
 import torch
@@ -12,27 +12,23 @@ def evaluate(model, loader: Loader, loss_fn, classifies: bool = True) -> dict:
 
     The model's previous train/eval mode is restored afterwards.
     """
+    return evaluation(model, loader, loss_fn, classifies).means(None)
+
+
+@torch.no_grad()
+def evaluation(model, loader: Loader, loss_fn, classifies: bool = True) -> Totals:
+    """Return the Totals of one pass over ``loader`` in eval mode (the mode is restored afterwards).
+
+    For a classifier they keep the outputs and targets too: ``Totals.outputs()``, in loader order.
+    """
     was_training = getattr(model, "training", False)
     model.eval()
-    totals = Totals(loader.device, classifies)
+    totals = Totals(classifies, keep_outputs=classifies)  # outputs: for the confusion matrix
     for X, y in loader:
         y_hat = model(X)
         totals.add(loss_fn(y_hat, y), y_hat, y)
     model.train(was_training)
-    return totals.means(None)
-
-
-@torch.no_grad()
-def predict(model, loader: Loader) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(outputs, targets)`` over the whole loader, on the CPU, in loader order."""
-    was_training = getattr(model, "training", False)
-    model.eval()
-    outs, targets = [], []
-    for X, y in loader:
-        outs.append(model(X).cpu())
-        targets.append(y.cpu())
-    model.train(was_training)
-    return torch.cat(outs), torch.cat(targets)
+    return totals
 
 
 def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -57,25 +53,40 @@ def per_class_accuracy(confusion: torch.Tensor) -> list[float]:
 
 
 class Totals:
-    """Per-example sums kept as tensors, so the hot loop never waits on ``.item()``."""
+    """Per-example means over an epoch, added up once at the end, so a batch never waits on ``.item()``.
 
-    def __init__(self, device, classifies: bool):
-        self.classifies = classifies
-        self.loss = torch.zeros((), dtype=torch.float64, device=device)
-        self.correct = torch.zeros((), dtype=torch.int64, device=device)
-        self.n = 0
+    A batch costs three small tensor operations (its correct count); ``means()`` adds the batch
+    losses in float64, in batch order. With ``keep_outputs`` the outputs and targets are kept too,
+    for a confusion matrix; the training loop leaves that off (holding a few KB per batch across
+    an epoch fragments the heap, which costs more than the argmax it saves).
+    """
+
+    def __init__(self, classifies: bool, keep_outputs: bool = False):
+        self.classifies, self.keep_outputs = classifies, keep_outputs
+        self.losses, self.correct, self.sizes = [], [], []  # 0-dim tensors, 0-dim tensors, ints
+        self.batch_outputs, self.batch_targets = [], []
 
     def add(self, mean_loss, y_hat, y):
-        # losses are batch means: weigh each by its batch size, so a short last batch counts right
-        self.loss += mean_loss.double() * len(y)
+        """Record one batch: its mean loss, its outputs (B, C) and its targets (B,)."""
+        self.losses.append(mean_loss)
+        self.sizes.append(len(y))
         if self.classifies:
-            self.correct += (y_hat.argmax(dim=1) == y).sum()
-        self.n += len(y)
+            self.correct.append((y_hat.argmax(dim=1) == y).sum())
+        if self.keep_outputs:
+            self.batch_outputs.append(y_hat)
+            self.batch_targets.append(y)
+
+    def outputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(outputs, targets)`` of every batch, concatenated, on the CPU (needs keep_outputs)."""
+        return torch.cat(self.batch_outputs).cpu(), torch.cat(self.batch_targets).cpu()
 
     def means(self, prefix: str | None) -> dict:
-        out = {"loss": self.loss.item() / self.n}
+        n = sum(self.sizes)
+        losses = torch.stack(self.losses).double().tolist()  # one transfer for the whole epoch
+        # each loss is its batch's mean: weigh it by the batch size, so a short last batch counts right
+        out = {"loss": sum(loss * size for loss, size in zip(losses, self.sizes)) / n}
         if self.classifies:
-            out["acc"] = self.correct.item() / self.n
+            out["acc"] = torch.stack(self.correct).sum().item() / n
         return prefixed(prefix, out)
 
 

@@ -200,9 +200,10 @@ class SGD:
         sgd(self.params, self.lr)
 
     def zero_grad(self) -> None:
+        # drop the gradients, as torch.optim does by default: backward() then writes fresh ones
+        # instead of adding to zeros (sgd() has zeroed them already; a second pass would be waste)
         for param in self.params:
-            if param.grad is not None:
-                param.grad.zero_()
+            param.grad = None
 
     def state_dict(self) -> dict:
         return {"lr": self.lr}

@@ -12,7 +12,8 @@ import torch
 from . import checkpoint as ckpt
 from .config import TrainConfig
 from .errors import CheckpointError, MinidlError
-from .evaluate import Totals, confusion_matrix, evaluate, per_class_accuracy, predict, prefixed
+from .evaluate import Totals, confusion_matrix, evaluation, per_class_accuracy
+from .memory import keep_freed_memory
 from .models import architecture, build_loss, build_model, build_optimizer
 from .runs import RunData, RunWriter, load_run_data
 
@@ -61,7 +62,11 @@ def pick_device(name: str) -> torch.device:
 
 
 def fit(config: TrainConfig, *, resume: str | Path | None = None, progress: bool = True) -> History:
-    """Return the History of training ``config``'s model; ``resume`` continues a saved run exactly."""
+    """Return the History of training ``config``'s model; ``resume`` continues a saved run exactly.
+
+    On Linux this also tells glibc to keep freed memory for reuse (see minidl.memory), process-wide.
+    """
+    keep_freed_memory()  # each step frees the MBs the next one needs: keep them, no page faults
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     data = load_run_data(config, device)
@@ -82,7 +87,7 @@ def fit(config: TrainConfig, *, resume: str | Path | None = None, progress: bool
         # --- train one epoch ---
         start = time.perf_counter()
         model.train()
-        totals = Totals(device, data.classifies)
+        totals = Totals(data.classifies)
         diverged = _DivergenceCheck()
         try:
             for batch, (X, y) in enumerate(show.batches(data.train, epoch), 1):
@@ -99,8 +104,8 @@ def fit(config: TrainConfig, *, resume: str | Path | None = None, progress: bool
         train_seconds = time.perf_counter() - start
 
         # --- evaluate on the test set ---
-        test = evaluate(model, data.test, loss_fn, data.classifies)
-        row = {"epoch": epoch, **totals.means("train"), **prefixed("test", test), "seconds": train_seconds}
+        test = evaluation(model, data.test, loss_fn, data.classifies)
+        row = {"epoch": epoch, **totals.means("train"), **test.means("test"), "seconds": train_seconds}
         rows.append(row)
         show.epoch_done(row)
 
@@ -108,7 +113,7 @@ def fit(config: TrainConfig, *, resume: str | Path | None = None, progress: bool
         if writer:
             writer.save_epoch(rows, _state(config, model, optimizer, data, rows))
 
-    summary, predictions = _summary(config, rows, model, data)
+    summary, predictions = _summary(config, rows, model, data, test)
     if writer:
         writer.finish(rows, summary, model, plots=config.plots, predictions=predictions)
     return History(config=config, rows=rows, summary=summary, run_dir=writer.dir if writer else None, model=model)
@@ -155,8 +160,8 @@ def _set_lr(optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def _summary(config, rows, model, data: RunData) -> tuple[dict, torch.Tensor | None]:
-    """Return the final figures and the test predictions.
+def _summary(config, rows, model, data: RunData, test: Totals) -> tuple[dict, torch.Tensor | None]:
+    """Return the final figures and the test predictions (from ``test``, the last epoch's evaluation).
 
     The figures: last epoch, best epoch, time, the confusion matrix and per-class accuracy of a
     classifier, the learned w and b of linear regression.
@@ -178,7 +183,7 @@ def _summary(config, rows, model, data: RunData) -> tuple[dict, torch.Tensor | N
     if not data.classifies:
         summary.update(data.describe_linreg(model))
         return summary, None
-    outputs, targets = predict(model, data.test)
+    outputs, targets = test.outputs()
     predictions = outputs.argmax(dim=1)
     confusion = confusion_matrix(targets, predictions, data.num_outputs)
     summary["per_class_acc"] = dict(zip(data.class_names, per_class_accuracy(confusion)))

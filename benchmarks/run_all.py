@@ -1,0 +1,92 @@
+"""Every benchmark in one run (what `make bench` does): contenders, roofline, scaling, loaders, d2l.
+
+    python benchmarks/run_all.py [--quick]
+
+Prints each table, then the issue's targets against this run's numbers; writes
+benchmarks/results/{contenders,roofline,scaling,loader,d2l,summary}.json and contenders.png,
+scaling.png. A full run takes about 6 minutes on a 2-core CPU, --quick about 2 (one run per
+contender; no loader or d2l benchmark, no 0-worker book row, no width 2048).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import bench_loader
+import bench_mlp
+import bench_roofline
+import bench_scaling
+from common import RESULTS, machine, write_json
+
+
+def row(rows: list[dict], prefix: str) -> dict:
+    """Return the first row whose contender starts with ``prefix``."""
+    return next(r for r in rows if r["contender"].startswith(prefix))
+
+
+def targets(contenders: dict, roofline: dict) -> list[dict]:
+    """Return the issue's targets for the MLP with this run's value and whether each was met."""
+    mlp = contenders["results"]["mlp"]
+    minidl = row(mlp, bench_mlp.MINIDL)
+    command = row(mlp, "minidl train mlp --no-plots")
+    with_plots = next((r for r in mlp if "with plots" in r["contender"]), None)
+    checks = [
+        ("share of the matmul roofline", roofline["roofline_fraction"], ">=", 0.50, ".0%"),
+        ("x faster than scikit-learn (float32)", row(mlp, "scikit-learn MLPClassifier (float32)")["ratio"], ">=", 2.5, ".2f"),
+        ("x faster than Keras", row(mlp, "Keras")["ratio"], ">=", 5.0, ".2f"),
+        ("x faster than the book's recipe (4 workers)", row(mlp, "book recipe: PIL dataset, 4")["ratio"], ">=", 12.0, ".1f"),
+        ("x faster than a plain loop (DataLoader)", row(mlp, "plain loop: DataLoader")["ratio"], ">=", 2.0, ".2f"),
+        ("`minidl train mlp --epochs 5 --no-plots` wall seconds", command["seconds"], "<=", 3.0, ".2f"),
+    ]
+    if with_plots:
+        checks.append(("seconds the plots add", with_plots["seconds"] - command["seconds"], "<", 1.0, ".2f"))
+    out = []
+    for name, value, op, goal, spec in checks:
+        met = {">=": value >= goal, "<=": value <= goal, "<": value < goal}[op]
+        out.append({"target": name, "value": value, "goal": f"{op} {goal:g}", "met": met,
+                    "text": f"{'met   ' if met else 'MISSED'}  {name}: {value:{spec}} (goal {op} {goal:g})"})
+    accuracy_ok = all(minidl["test_acc"] >= r["test_acc"] - 0.005 for r in mlp
+                      if r["contender"].startswith(("scikit", "Keras")))
+    out.append({"target": "equal or better test accuracy than scikit-learn and Keras", "met": accuracy_ok,
+                "text": f"{'met   ' if accuracy_ok else 'MISSED'}  test accuracy {minidl['test_acc']:.4f} "
+                        "vs scikit-learn and Keras (within 0.005 or better)"})
+    return out
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="about 2 minutes: one run per contender")
+    args = parser.parse_args(argv)
+    quick = ["--quick"] if args.quick else []
+    start = time.perf_counter()
+
+    contenders = bench_mlp.main(quick)
+    mlp, softmax = contenders["results"]["mlp"], contenders["results"]["softmax"]
+    roofline = bench_roofline.main(mlp_seconds=row(mlp, bench_mlp.MINIDL)["seconds"],
+                                   softmax_seconds=row(softmax, bench_mlp.MINIDL)["seconds"])
+    chart = bench_mlp.chart(contenders["results"], roofline["roofline_seconds"])
+    scaling = bench_scaling.main(quick)
+    if not args.quick:
+        print("\nLoaders: seconds per shuffled epoch of Fashion-MNIST at batch 256")
+        write_json("loader", {"machine": machine(), "rows": bench_loader.main()})
+        import bench_d2l  # the book-compatible module's lesson, whole, against the book's loaders
+
+        print("\nThe concise MLP lesson on minidl.d2l against the book's per-sample loaders")
+        write_json("d2l", {"machine": machine(), "rows": bench_d2l.main()})
+
+    checks = targets(contenders, roofline)
+    print("\nTargets (issue 5), this run:")
+    for check in checks:
+        print("  " + check["text"])
+    minutes = (time.perf_counter() - start) / 60
+    print(f"\nAll benchmarks took {minutes:.1f} min; results in {RESULTS} (chart {chart.name}, "
+          f"scaling.png)")
+    summary = {"machine": machine(), "quick": args.quick, "minutes": minutes, "targets": checks,
+               "roofline_fraction": roofline["roofline_fraction"],
+               "scaling_rows": len(scaling["rows"])}
+    write_json("summary", summary)
+    return summary
+
+
+if __name__ == "__main__":
+    main()

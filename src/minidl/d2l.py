@@ -1,0 +1,38 @@
+"""The book's helper names on minidl's parts: change only the lessons' import to `import minidl.d2l as d2l`.
+
+Covers the names the first chapters use, from d2l 0.17 (``from d2l import torch as d2l``) and the
+Chinese course's PyTorch port (``import d2lzh_pytorch as d2l``), with their signatures and printed
+output, and with the published bugs fixed:
+
+- the loss is printed per example whatever the loss's reduction ("mean", "sum" or "none") and
+  however short the last batch; accuracy is counted per example, never averaged per batch;
+- evaluation runs in ``net.eval()`` under ``torch.no_grad()`` and restores the previous mode;
+- batches are moved to the model's device;
+- data comes from minidl's in-memory `Loader`: no worker processes, no per-image Python.
+
+The code lives in three modules: `minidl.d2l_data` (linear regression, Fashion-MNIST),
+`minidl.d2l_train` (accuracy, evaluation, `train_ch3`, utilities) and `minidl.d2l_plot`
+(figures: inline in Jupyter, PNG files in the current folder elsewhere).
+
+>>> X, y = synthetic_data(torch.tensor([2, -3.4]), 4.2, 1000)
+>>> X.shape, y.shape
+(torch.Size([1000, 2]), torch.Size([1000, 1]))
+"""
+import torch  # noqa: F401  (the doctest above uses it, as lessons use d2l.torch)
+
+from minidl.d2l_data import (TEXT_LABELS, ImageBatches, data_iter, get_dataloader_workers,
+                             get_fashion_mnist_labels, linreg, load_array,
+                             load_data_fashion_mnist, sgd, squared_loss, synthetic_data)
+from minidl.d2l_plot import (Animator, plot, plt, semilogy, set_axes, set_figsize,
+                             show_fashion_mnist, show_images, use_svg_display, xyplot)
+from minidl.d2l_train import (Accumulator, FlattenLayer, Timer, accuracy, evaluate_accuracy,
+                              predict_ch3, train_ch3, train_epoch_ch3, try_all_gpus, try_gpu)
+
+__all__ = [
+    "synthetic_data", "data_iter", "linreg", "squared_loss", "sgd", "load_array",
+    "TEXT_LABELS", "get_dataloader_workers", "ImageBatches", "load_data_fashion_mnist",
+    "get_fashion_mnist_labels", "FlattenLayer", "Accumulator", "accuracy", "evaluate_accuracy",
+    "train_epoch_ch3", "train_ch3", "predict_ch3", "Timer", "try_gpu", "try_all_gpus",
+    "plt", "use_svg_display", "set_figsize", "set_axes", "plot", "semilogy", "xyplot",
+    "show_images", "show_fashion_mnist", "Animator",
+]
