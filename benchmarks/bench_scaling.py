@@ -75,8 +75,8 @@ def main(argv=None) -> dict:
                        ("seconds_per_epoch", "s/epoch", ".3f"), ("samples_per_s", "samples/s", ",.0f"),
                        ("roofline_seconds_per_epoch", "roofline s/epoch", ".3f"),
                        ("roofline_fraction", "% of roofline", ".0%")],
-                f"minidl fit(), MLP 784-h-10, batch {MLP.batch_size}, seconds per epoch (median of "
-                f"epochs 2-{epochs}); {data.origin}")
+                f"minidl fit(), MLP 784-h-10, batch {MLP.batch_size}, seconds per epoch ("
+                f"{'median of epochs 2-%d' % epochs if epochs > 2 else 'epoch 2'}); {data.origin}")
     payload = {"data": data.origin, "machine": machine(), "busy_percent_before": busy, "rows": rows}
     write_json("scaling", payload)
     print(f"chart: {chart(rows)}")
@@ -123,6 +123,9 @@ def chart(rows: list[dict]) -> Path:
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xticks(x, [f"{v:,}" for v in x], fontsize=8)
+        low, high = ax.get_ylim()
+        ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5) if low <= t <= high]
+        ax.set_yticks(ticks, [f"{t:g}" for t in ticks], fontsize=8)
         ax.minorticks_off()
         ax.set_xlabel(xlabel)
         ax.set_ylabel("seconds per epoch")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from minidl.data import load_fashion_mnist
 
@@ -41,6 +42,19 @@ class Task:
 
 MLP = Task("mlp", hidden=256, lr=0.5)
 SOFTMAX = Task("softmax", hidden=None, lr=0.1)
+
+
+def torch_model(task: Task, flatten: bool = True) -> nn.Sequential:
+    """Return the task's torch.nn model, every parameter drawn from normal(0, 0.01)."""
+    torch.manual_seed(0)
+    if task.hidden:
+        layers = [nn.Linear(784, task.hidden), nn.ReLU(), nn.Linear(task.hidden, 10)]
+    else:
+        layers = [nn.Linear(784, 10)]
+    net = nn.Sequential(*([nn.Flatten()] if flatten else []), *layers)
+    for param in net.parameters():
+        nn.init.normal_(param, std=task.init_std)
+    return net
 
 
 @dataclass
