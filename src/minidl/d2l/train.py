@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from minidl.d2l_data import get_fashion_mnist_labels, sgd
-from minidl.d2l_plot import Animator, in_notebook, show_images
+from minidl.d2l.data import get_fashion_mnist_labels, sgd
+from minidl.d2l.figures import Animator, in_notebook, show_images
 from minidl.errors import ConfigError
 
 

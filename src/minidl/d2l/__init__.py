@@ -10,8 +10,8 @@ output, and with the published bugs fixed:
 - batches are moved to the model's device;
 - data comes from minidl's in-memory `Loader`: no worker processes, no per-image Python.
 
-The code lives in three modules: `minidl.d2l_data` (linear regression, Fashion-MNIST),
-`minidl.d2l_train` (accuracy, evaluation, `train_ch3`, utilities) and `minidl.d2l_plot`
+The code lives in three modules: `minidl.d2l.data` (linear regression, Fashion-MNIST),
+`minidl.d2l.train` (accuracy, evaluation, `train_ch3`, utilities) and `minidl.d2l.figures`
 (figures: inline in Jupyter, PNG files in the current folder elsewhere).
 
 >>> X, y = synthetic_data(torch.tensor([2, -3.4]), 4.2, 1000)
@@ -20,12 +20,12 @@ The code lives in three modules: `minidl.d2l_data` (linear regression, Fashion-M
 """
 import torch  # noqa: F401  (the doctest above uses it, as lessons use d2l.torch)
 
-from minidl.d2l_data import (TEXT_LABELS, ImageBatches, data_iter, get_dataloader_workers,
+from minidl.d2l.data import (TEXT_LABELS, ImageBatches, data_iter, get_dataloader_workers,
                              get_fashion_mnist_labels, linreg, load_array,
                              load_data_fashion_mnist, sgd, squared_loss, synthetic_data)
-from minidl.d2l_plot import (Animator, plot, plt, semilogy, set_axes, set_figsize,
+from minidl.d2l.figures import (Animator, plot, plt, semilogy, set_axes, set_figsize,
                              show_fashion_mnist, show_images, use_svg_display, xyplot)
-from minidl.d2l_train import (Accumulator, FlattenLayer, Timer, accuracy, evaluate_accuracy,
+from minidl.d2l.train import (Accumulator, FlattenLayer, Timer, accuracy, evaluate_accuracy,
                               predict_ch3, train_ch3, train_epoch_ch3, try_all_gpus, try_gpu)
 
 __all__ = [
