@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 
@@ -65,12 +66,16 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
+        needs = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if needs is None:
+            raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or not a torch file)") from None
         raise CheckpointError(
-            f"{path} needs pickled Python code to load, which minidl refuses to run (it could execute "
-            f"anything); it was not written by minidl. Detail: {str(e).splitlines()[0]}"
+            f"{path} needs pickled Python code to load ({needs.group(1)}), which minidl refuses to run "
+            f"(it could execute anything); it was not written by minidl"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is not a readable checkpoint ({str(e).splitlines()[0]})") from None
+    except Exception as e:  # torch.load raises many types on garbage: KeyError, EOFError, RuntimeError...
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__}: corrupt or not "
+                              f"a torch file)") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a torch file but not a minidl checkpoint")
     if state.get("version", 0) > VERSION:
