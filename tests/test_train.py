@@ -175,7 +175,8 @@ def test_fit_on_the_real_data_reaches_the_lessons_accuracy(fashion_root):
     assert history.final["train_loss"] < 0.7
 
 
-def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tiny_fashion, tmp_path, monkeypatch):
+@pytest.mark.parametrize("at_call,epoch", [(5, 1), (15, 2)])
+def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tiny_fashion, tmp_path, monkeypatch, at_call, epoch):
     import minidl.train as train
 
     real_build_loss = train.build_loss
@@ -186,7 +187,7 @@ def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tiny_fashion, tmp_path,
 
         def wrapped(y_hat, y):
             calls["n"] += 1
-            if calls["n"] == 15:  # 10 train batches + 1 test batch per epoch: inside epoch 2
+            if calls["n"] == at_call:  # 9 train batches + 1 test batch per epoch
                 raise KeyboardInterrupt
             return loss(y_hat, y)
 
@@ -194,9 +195,9 @@ def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tiny_fashion, tmp_path,
 
     monkeypatch.setattr(train, "build_loss", interrupting_loss)
     config = tiny(tiny_fashion, epochs=3, out=str(tmp_path / "run"))
-    with pytest.raises(train.TrainingInterrupted, match=r"epoch 2.*end of epoch 1.*--resume"):
+    with pytest.raises(train.TrainingInterrupted, match=rf"epoch {epoch}.*end of epoch {epoch - 1}.*--resume"):
         fit(config, progress=False)
-    assert load_checkpoint(tmp_path / "run")["epoch"] == 1
+    assert load_checkpoint(tmp_path / "run")["epoch"] == epoch - 1
     monkeypatch.setattr(train, "build_loss", real_build_loss)
     resumed = fit(config, resume=tmp_path / "run", progress=False)
     straight = fit(config.replace(out=None), progress=False)

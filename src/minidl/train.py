@@ -78,7 +78,7 @@ def fit(config: TrainConfig, *, resume: str | Path | None = None, progress: bool
     rows: list[dict] = []
     if resume is not None:
         rows = _restore(resume, config, model, optimizer, data.train)
-    writer = RunWriter(config.out, config, data, resuming=bool(rows)) if config.out else None
+    writer = RunWriter(config.out, config, data, resuming=resume is not None) if config.out else None
     show = _Progress(config, enabled=progress)
     if writer and not rows:  # epoch 0: Ctrl-C during the first epoch still leaves a checkpoint
         writer.save_checkpoint(_state(config, model, optimizer, data, rows), best=False)
