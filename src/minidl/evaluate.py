@@ -7,17 +7,10 @@ from .data.loader import Loader
 
 
 @torch.no_grad()
-def evaluate(model, loader: Loader, loss_fn, classifies: bool = True) -> dict:
-    """Return ``{"loss": ..., "acc": ...}`` averaged per example over ``loader``, in eval mode.
-
-    The model's previous train/eval mode is restored afterwards.
-    """
-    return evaluation(model, loader, loss_fn, classifies).means(None)
-
-
-@torch.no_grad()
-def evaluation(model, loader: Loader, loss_fn, classifies: bool = True) -> Totals:
+def evaluate(model, loader: Loader, loss_fn, classifies: bool = True) -> Totals:
     """Return the Totals of one pass over ``loader`` in eval mode (the mode is restored afterwards).
+
+    ``evaluate(...).means(None)`` gives ``{"loss": ..., "acc": ...}``, averaged per example.
 
     For a classifier they keep the outputs and targets too: ``Totals.outputs()``, in loader order.
     """

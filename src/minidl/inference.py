@@ -8,7 +8,7 @@ import torch
 from . import checkpoint as ckpt
 from .config import TrainConfig
 from .errors import DatasetError
-from .evaluate import confusion_matrix, evaluation, per_class_accuracy
+from .evaluate import confusion_matrix, evaluate, per_class_accuracy
 from .models import architecture, build_loss, build_model
 
 IMAGE_SIZE = 28
@@ -38,7 +38,7 @@ def evaluate_run(run_or_checkpoint, *, best: bool = False, data_dir: str | None 
         config = config.replace(data_dir=data_dir)
     data = load_run_data(config, torch.device("cpu"))
     report = {"checkpoint": str(state["path"]), "epoch": state["epoch"]}
-    test = evaluation(model, data.test, build_loss(config.model, config.impl), data.classifies)
+    test = evaluate(model, data.test, build_loss(config.model, config.impl), data.classifies)
     report.update(test.means(None))
     if data.classifies:
         outputs, targets = test.outputs()

@@ -177,12 +177,6 @@ def write_metrics(path: Path, rows: list[dict]) -> None:
     write_text(path, buf.getvalue())
 
 
-def read_metrics(path: Path) -> list[dict]:
-    """Return the rows of a metrics.csv, numbers parsed."""
-    with open(path, newline="") as f:
-        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in r.items()} for r in csv.DictReader(f)]
-
-
 def write_json(path: Path, data) -> None:
     write_text(path, json.dumps(data, indent=2) + "\n")
 

@@ -12,7 +12,7 @@ import torch
 from . import checkpoint as ckpt
 from .config import TrainConfig
 from .errors import CheckpointError, MinidlError
-from .evaluate import Totals, confusion_matrix, evaluation, per_class_accuracy
+from .evaluate import Totals, confusion_matrix, evaluate, per_class_accuracy
 from .memory import keep_freed_memory
 from .models import architecture, build_loss, build_model, build_optimizer
 from .runs import RunData, RunWriter, load_run_data
@@ -104,7 +104,7 @@ def fit(config: TrainConfig, *, resume: str | Path | None = None, progress: bool
         train_seconds = time.perf_counter() - start
 
         # --- evaluate on the test set ---
-        test = evaluation(model, data.test, loss_fn, data.classifies)
+        test = evaluate(model, data.test, loss_fn, data.classifies)
         row = {"epoch": epoch, **totals.means("train"), **test.means("test"), "seconds": train_seconds}
         rows.append(row)
         show.epoch_done(row)
@@ -161,7 +161,7 @@ def _set_lr(optimizer, lr: float) -> None:
 
 
 def _summary(config, rows, model, data: RunData, test: Totals) -> tuple[dict, torch.Tensor | None]:
-    """Return the final figures and the test predictions (from ``test``, the last epoch's evaluation).
+    """Return the final figures and the test predictions (from ``test``, the last epoch's evaluate).
 
     The figures: last epoch, best epoch, time, the confusion matrix and per-class accuracy of a
     classifier, the learned w and b of linear regression.
