@@ -118,7 +118,6 @@ class RunWriter:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ConfigError(f"cannot create the run folder {self.dir}: {e.strerror}") from None
-        self.best = None
         write_json(self.dir / "config.json", {
             "config": config.to_dict(),
             "minidl_version": __version__,
@@ -140,7 +139,7 @@ class RunWriter:
         write_metrics(self.dir / "metrics.csv", rows)
         self.save_checkpoint(state, best=is_best)
 
-    def finish(self, rows, summary, model, *, plots: bool, predictions=None) -> None:
+    def finish(self, rows, summary, *, plots: bool, predictions=None) -> None:
         """Write summary.json and, unless ``plots`` is false, the figures."""
         write_json(self.dir / "summary.json", summary)
         if not plots:
@@ -150,8 +149,7 @@ class RunWriter:
         P.plot_curves(rows, self.dir / "curves.png", title=f"{summary['model']} ({summary['impl']})")
         if self.classifies and predictions is not None:
             confusion = torch.tensor(summary["confusion"])
-            images = self.data.test_images
-            P.plot_predictions(images, self.data.test.y.cpu(), predictions, self.data.class_names,
+            P.plot_predictions(self.data.test_images, self.data.test.y.cpu(), predictions, self.data.class_names,
                                self.dir / "predictions.png")
             P.plot_confusion(confusion, self.data.class_names, self.dir / "confusion.png")
         elif not self.classifies:

@@ -115,7 +115,7 @@ def fit(config: TrainConfig, *, resume: str | Path | None = None, progress: bool
 
     summary, predictions = _summary(config, rows, model, data, test)
     if writer:
-        writer.finish(rows, summary, model, plots=config.plots, predictions=predictions)
+        writer.finish(rows, summary, plots=config.plots, predictions=predictions)
     return History(config=config, rows=rows, summary=summary, run_dir=writer.dir if writer else None, model=model)
 
 
