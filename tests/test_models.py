@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from minidl import concise, scratch
+from minidl import concise, manual, scratch
 from minidl.errors import ConfigError
 from minidl.models import (IMPLS, KINDS, OPTIMIZERS, architecture, build_loss, build_model, build_optimizer,
                            canonical_state, copy_weights, load_canonical_state)
@@ -20,13 +20,13 @@ def _build(kind, impl, **kw):
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_combination_builds_and_trains_one_step(kind, impl):
     model = _build(kind, impl)
-    assert isinstance(model, (scratch if impl == "scratch" else concise).Model)
+    assert isinstance(model, {"scratch": scratch, "concise": concise, "manual": manual}[impl].Model)
     X = torch.rand(4, 2) if kind == "linreg" else torch.rand(4, 1, 28, 28)
     y = torch.rand(4, 1) if kind == "linreg" else torch.tensor([0, 1, 2, 3])
     y_hat = model(X)
     assert y_hat.shape == ((4, 1) if kind == "linreg" else (4, 10))
-    loss = build_loss(kind, impl)(y_hat, y)
-    assert loss.shape == ()  # the batch mean
+    loss = build_loss(kind, impl, model)(y_hat, y)
+    assert loss.detach().shape == ()  # the batch mean
     optimizer = build_optimizer(model, impl, "sgd", 0.1)
     before = {k: v.clone() for k, v in canonical_state(model).items()}
     optimizer.zero_grad()

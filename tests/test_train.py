@@ -50,7 +50,7 @@ def test_totals_keep_outputs_only_when_asked():
     assert lean.batch_outputs == [] and lean.means(None)["acc"] == pytest.approx(2 / 3)
 
 
-@pytest.mark.parametrize("impl", ["scratch", "concise"])
+@pytest.mark.parametrize("impl", ["scratch", "concise", "manual"])
 @pytest.mark.parametrize("model", ["softmax", "mlp"])
 def test_fit_learns_the_stand_in_data(tiny_fashion, model, impl):
     history = fit(tiny(tiny_fashion, model=model, impl=impl, epochs=5), progress=False)
@@ -76,7 +76,8 @@ def test_scratch_and_concise_twins_train_to_the_same_numbers(tiny_fashion):
             assert ra[key] == pytest.approx(rb[key], rel=1e-4, abs=1e-4)
 
 
-@pytest.mark.parametrize("impl,optimizer", [("scratch", "sgd"), ("concise", "sgd"), ("concise", "adam")])
+@pytest.mark.parametrize("impl,optimizer", [("scratch", "sgd"), ("concise", "sgd"), ("concise", "adam"),
+                                            ("manual", "sgd"), ("manual", "adam")])
 def test_resume_is_exact(tiny_fashion, tmp_path, impl, optimizer):
     lr = 0.01 if optimizer == "adam" else 0.1
     straight = fit(tiny(tiny_fashion, impl=impl, optimizer=optimizer, lr=lr, epochs=4, out=str(tmp_path / "a")),
@@ -182,8 +183,8 @@ def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tiny_fashion, tmp_path,
     real_build_loss = train.build_loss
     calls = {"n": 0}
 
-    def interrupting_loss(kind, impl):
-        loss = real_build_loss(kind, impl)
+    def interrupting_loss(kind, impl, model):
+        loss = real_build_loss(kind, impl, model)
 
         def wrapped(y_hat, y):
             calls["n"] += 1

@@ -34,14 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
                        + "; ".join(f"{m}: lr {d['lr']}, batch {d['batch_size']}, {d['epochs']} epochs"
                                    for m, d in LESSON_DEFAULTS.items()) + ".")
     t.add_argument("model", nargs="?", metavar="MODEL", help=f"one of {', '.join(MODELS)} (optional with --resume)")
-    t.add_argument("--impl", help=f"{' or '.join(IMPLS)}: plain tensors and our sgd, or torch.nn and torch.optim (default concise)")
+    t.add_argument("--impl", help=f"{', '.join(IMPLS)}: autograd on plain tensors, torch.nn and torch.optim, "
+                   "or gradients written by hand (default manual: the fastest; all three are tested equal)")
     t.add_argument("--epochs", type=int, help="number of passes over the training set")
     t.add_argument("--lr", type=float, help="learning rate (> 0)")
     t.add_argument("--batch-size", type=int, help="examples per minibatch (>= 1)")
     t.add_argument("--hidden", type=int, nargs="+", metavar="WIDTH", help="MLP hidden layer widths (default 256)")
     t.add_argument("--activation", help=f"MLP activation: {ACTIVATIONS_HELP} (default relu)")
     t.add_argument("--init", help=f"weight initialisation: {', '.join(INITS)} (default normal: N(0, 0.01) on every parameter)")
-    t.add_argument("--optimizer", help=f"{', '.join(OPTIMIZERS)} (default sgd; adam/adamw need --impl concise)")
+    t.add_argument("--optimizer", help=f"{', '.join(OPTIMIZERS)} (default sgd; adam/adamw need --impl concise or manual)")
     t.add_argument("--seed", type=int, help="seed for initialisation and shuffling (default 0)")
     t.add_argument("--device", help=f"{', '.join(DEVICES)} (default auto: cuda, then mps, then cpu)")
     t.add_argument("--data-dir", help="Fashion-MNIST folder (default: $MINIDL_DATA_DIR, else the user cache)")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from .errors import ConfigError
 
 MODELS = ("linreg", "softmax", "mlp")
-IMPLS = ("scratch", "concise")
+IMPLS = ("scratch", "concise", "manual")
 INITS = ("normal", "xavier", "kaiming")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -38,7 +38,7 @@ class TrainConfig:
     """
 
     model: str = "mlp"
-    impl: str = "concise"
+    impl: str = "manual"
     epochs: int | None = None
     lr: float | None = None
     batch_size: int | None = None

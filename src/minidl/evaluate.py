@@ -19,7 +19,7 @@ def evaluate(model, loader: Loader, loss_fn, classifies: bool = True) -> Totals:
     totals = Totals(classifies, keep_outputs=classifies)  # outputs: for the confusion matrix
     for X, y in loader:
         y_hat = model(X)
-        totals.add(loss_fn(y_hat, y), y_hat, y)
+        totals.add(loss_fn(y_hat, y).detach(), y_hat, y)
     model.train(was_training)
     return totals
 

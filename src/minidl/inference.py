@@ -38,7 +38,7 @@ def evaluate_run(run_or_checkpoint, *, best: bool = False, data_dir: str | None 
         config = config.replace(data_dir=data_dir)
     data = load_run_data(config, torch.device("cpu"))
     report = {"checkpoint": str(state["path"]), "epoch": state["epoch"]}
-    test = evaluate(model, data.test, build_loss(config.model, config.impl), data.classifies)
+    test = evaluate(model, data.test, build_loss(config.model, config.impl, model), data.classifies)
     report.update(test.means(None))
     if data.classifies:
         outputs, targets = test.outputs()

@@ -1,6 +1,6 @@
 """The registry: build a model, its loss and its optimizer by name, and move weights between twins.
 
-Every model, scratch or concise, can show its parameters in canonical form (linreg ``w (d, 1),
+Every model, scratch, concise or manual, can show its parameters in canonical form (linreg ``w (d, 1),
 b (1,)``; softmax ``W (784, 10), b (10,)``; MLP ``W1 (784, h1), b1 (h1,), ...``); that common form is
 how weights cross from one twin to the other and how an architecture is described.
 
@@ -10,14 +10,14 @@ how weights cross from one twin to the other and how an architecture is describe
 """
 import torch
 
-from minidl import concise, scratch
+from minidl import concise, manual, scratch
 from minidl.errors import ConfigError
 
 KINDS = ("linreg", "softmax", "mlp")
-IMPLS = ("scratch", "concise")
+IMPLS = ("scratch", "concise", "manual")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
-_TWINS = {"scratch": scratch, "concise": concise}
+_TWINS = {"scratch": scratch, "concise": concise, "manual": manual}
 _KIND_OF = {"LinearRegression": "linreg", "SoftmaxRegression": "softmax", "MLP": "mlp"}  # class name -> kind
 _TORCH_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
@@ -46,32 +46,41 @@ def build_model(kind: str, impl: str, *, num_inputs: int, num_outputs: int = 10,
     return twin.MLP(num_inputs, hidden, num_outputs, activation=activation, init=init, seed=seed)
 
 
-def build_loss(kind: str, impl: str):
+def build_loss(kind: str, impl: str, model=None):
     """Return the ``impl`` twin's loss for ``kind``: squared_loss for linreg, else cross_entropy.
 
-    Both return the mean over the batch.
+    All return the mean over the batch. The manual twin's loss is bound to ``model`` (required
+    there): its ``backward()`` runs the model's hand-written backward pass.
     """
     _check_choice("model", kind, KINDS)
     _check_choice("implementation", impl, IMPLS)
     twin = _TWINS[impl]
-    return twin.squared_loss if kind == "linreg" else twin.cross_entropy
+    name = "squared_loss" if kind == "linreg" else "cross_entropy"
+    if impl != "manual":
+        return getattr(twin, name)
+    if not isinstance(model, manual.Model):
+        raise ConfigError(f"the manual {name} is bound to the model it trains: pass a manual model, got {model!r}")
+    return manual.Objective(model, getattr(manual, name))
 
 
 def build_optimizer(model, impl: str, name: str, lr: float):
     """Return the optimizer ``name`` over ``model``'s parameters with learning rate ``lr``.
 
-    Scratch models train with minidl's own SGD; concise ones with torch.optim's SGD, Adam or AdamW.
+    Scratch models train with minidl's own SGD; concise ones with torch.optim's SGD, Adam or AdamW;
+    manual ones with minidl's SGD, or torch.optim's Adam and AdamW (they read the .grad it writes).
     """
     _check_choice("implementation", impl, IMPLS)
     _check_choice("optimizer", name, OPTIMIZERS)
     if not lr > 0:
         raise ConfigError(f"learning rate must be a positive number, got lr={lr}")
+    if impl == "manual":
+        return manual.SGD(model.parameters(), lr) if name == "sgd" else _TORCH_OPTIMIZERS[name](model.parameters(), lr=lr)
     if impl == "concise":
         return _TORCH_OPTIMIZERS[name](model.parameters(), lr=lr)
     if name != "sgd":
         raise ConfigError(
             f"scratch models train with minidl's own sgd, not {name}; "
-            f"use --impl concise to train with torch.optim's {name}"
+            f"use --impl concise or --impl manual to train with torch.optim's {name}"
         )
     return scratch.SGD(model.parameters(), lr)
 
@@ -103,7 +112,8 @@ def architecture(model) -> dict:
     {'kind': 'linreg', 'impl': 'scratch', 'shapes': {'w': [2, 1], 'b': [1]}}
     """
     _check_model(model)
-    impl = "concise" if isinstance(model, concise.Model) else "scratch"
+    # manual models are scratch.Model underneath: ask for the narrower class first
+    impl = "manual" if isinstance(model, manual.Model) else "concise" if isinstance(model, concise.Model) else "scratch"
     arch = {"kind": _KIND_OF[type(model).__name__], "impl": impl}
     if arch["kind"] == "mlp":
         arch["activation"] = model.activation

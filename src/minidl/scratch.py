@@ -105,10 +105,12 @@ def mlp_shapes(num_inputs: int, hidden: tuple[int, ...], num_outputs: int) -> di
 class Model:
     """Named parameters as plain tensors, with the slice of nn.Module's interface the trainer uses."""
 
+    autograd = True  # parameters require grad: loss.backward() fills in each one's .grad
+
     def __init__(self, params: dict[str, Tensor]):
         self.names = tuple(params)  # canonical order: w, b / W, b / W1, b1, W2, b2, ...
         for name, value in params.items():
-            setattr(self, name, value.requires_grad_())  # backward() fills in value.grad
+            setattr(self, name, value.requires_grad_(self.autograd))
         self.training = True
 
     def __call__(self, X: Tensor) -> Tensor:

@@ -73,7 +73,7 @@ def fit(config: TrainConfig, *, resume: str | Path | None = None, progress: bool
     model = build_model(config.model, config.impl, num_inputs=data.num_inputs, num_outputs=data.num_outputs,
                         hidden=config.hidden, activation=config.activation, init=config.init, seed=config.seed)
     model.to(device)
-    loss_fn = build_loss(config.model, config.impl)
+    loss_fn = build_loss(config.model, config.impl, model)
     optimizer = build_optimizer(model, config.impl, config.optimizer, config.lr)
     rows: list[dict] = []
     if resume is not None:

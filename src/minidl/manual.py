@@ -1,0 +1,191 @@
+"""The lesson's models with backpropagation written by hand: plain tensors, no autograd at all.
+
+``scratch.py`` lets autograd find the gradients; here every gradient is derived and written out,
+as the lesson on forward and backward propagation does on paper. The chain rule for one layer
+Z = H W + b (H its (B, fan_in) input, loss L the mean over a batch of B):
+
+    dL/dW = H^T dL/dZ    dL/db = sum over the batch of dL/dZ    dL/dH = dL/dZ W^T
+
+and between layers dL/dZ = dL/dH * phi'(Z) for the activation H = phi(Z). At the top, the loss's
+own gradient starts the pass: (y_hat - y) / B for the squared loss, (softmax(logits) - onehot(y))
+/ B for cross-entropy. Tests check every gradient here against autograd on the scratch twin.
+
+It is also the fast one: no graph is recorded, so a step costs its matrix products and a few
+elementwise passes (``python benchmarks/bench_mlp.py`` compares the three implementations).
+
+The loop drives it like its twins, with the same five lines. The difference is where the
+backward pass comes from: each loss here returns its value and its gradient, ``loss_fn =
+Objective(model, cross_entropy)`` binds one to the model, and ``loss_fn(y_hat, y).backward()``
+runs ``model.backward`` with that gradient, writing each parameter's ``.grad``. Parameters,
+initial weights and the ``sgd`` contract are the scratch twin's.
+"""
+import torch
+from torch import Tensor
+
+from minidl import scratch
+from minidl.activations import get_activation
+
+INITS = scratch.INITS
+init_params = scratch.init_params
+check_inputs = scratch.check_inputs
+check_state = scratch.check_state
+mlp_shapes = scratch.mlp_shapes
+
+
+class Model(scratch.Model):
+    """Layers Z_i = H_i W_i + b_i, an activation between them, a forward that keeps what backward needs.
+
+    Subclasses set ``num_inputs``, ``images`` (accept (B, 1, 28, 28)) and ``phi`` (the Activation
+    between layers, None for one-layer models). Parameters come in (W, b) pairs, canonical order.
+    """
+
+    autograd = False  # plain tensors: backward() below writes .grad, autograd never does
+    phi = None
+    images = True
+    saved = None  # what the last training-mode forward() kept for backward()
+
+    def forward(self, X: Tensor) -> Tensor:
+        X = check_inputs(X, self.num_inputs, type(self).__name__, images=self.images)
+        H = X.reshape(len(X), self.num_inputs)  # (B, 1, 28, 28) -> (B, 784)
+        params = self.parameters()
+        Ws, bs = params[0::2], params[1::2]
+        saved = []  # per layer: its input H and, below an activation, its output Z
+        for W, b in zip(Ws[:-1], bs[:-1]):
+            Z = torch.addmm(b, H, W)  # (B, h_i) = H W + b
+            saved.append((H, Z))
+            H = self.phi.fn(Z)
+        saved.append((H, None))
+        self.saved = saved if self.training else None  # evaluation keeps nothing
+        return torch.addmm(bs[-1], H, Ws[-1])  # (B, outputs)
+
+    def backward(self, dY: Tensor) -> None:
+        """Write each parameter's ``.grad`` from dY = dL/d(output) of the last forward, (B, outputs)."""
+        if self.saved is None:
+            raise RuntimeError("backward() needs a forward() in training mode first (model.train())")
+        params = self.parameters()
+        Ws, bs = params[0::2], params[1::2]
+        dZ = dY
+        for i in reversed(range(len(Ws))):
+            H, _ = self.saved[i]
+            Ws[i].grad = H.T @ dZ  # (fan_in, B) @ (B, fan_out)
+            bs[i].grad = dZ.sum(dim=0)
+            if i > 0:  # the inputs (layer 1's H) need no gradient
+                _, Z = self.saved[i - 1]
+                dZ = (dZ @ Ws[i].T).mul_(self.phi.grad(Z))  # dL/dH, then through the activation
+        self.saved = None  # one backward per forward, as autograd's graph
+
+
+class Loss:
+    """A batch's mean loss that starts the hand-written backward pass: ``loss.backward()``."""
+
+    def __init__(self, value: Tensor, backward):
+        self.value, self._backward = value, backward
+
+    def backward(self) -> None:
+        self._backward()
+
+    def detach(self) -> Tensor:
+        return self.value
+
+    def item(self) -> float:
+        return self.value.item()
+
+
+class Objective:
+    """A loss bound to the model it trains: calling it returns a Loss whose backward() reaches the model.
+
+    ``loss(y_hat, y)`` returns the batch's mean loss and its gradient d loss / d y_hat together.
+    """
+
+    def __init__(self, model: Model, loss):
+        self.model, self.loss = model, loss
+
+    def __call__(self, y_hat: Tensor, y: Tensor) -> Loss:
+        value, grad = self.loss(y_hat, y)
+        return Loss(value, lambda: self.model.backward(grad))
+
+
+# --- Linear regression -------------------------------------------------------------------------
+
+def squared_loss(y_hat: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Return the batch mean of (y_hat - y)^2 / 2 and its gradient (y_hat - y) / B, shaped like y_hat.
+
+    >>> squared_loss(torch.tensor([[1.0], [2.0]]), torch.tensor([0.0, 0.0]))
+    (tensor(1.2500), tensor([[0.5000],
+            [1.0000]]))
+    """
+    error = y_hat - y.reshape(y_hat.shape)  # (B, 1); the reshape keeps (B, 1) - (B,) from making (B, B)
+    return (error**2 / 2).mean(), error / len(error)
+
+
+def sgd(params, lr: float) -> None:
+    """Step every parameter against the gradient backward() wrote, in place.
+
+    No zeroing: backward() overwrites ``.grad`` rather than adding to it, unlike autograd.
+    """
+    for param in params:
+        if param.grad is not None:
+            param.sub_(param.grad, alpha=lr)  # param -= lr * grad, in one pass
+
+
+class SGD(scratch.SGD):
+    """Minibatch SGD behind torch.optim's interface, stepping with this file's sgd."""
+
+    def step(self) -> None:
+        sgd(self.params, self.lr)
+
+
+class LinearRegression(Model):
+    """Return (B, 1) predictions X w + b for (B, num_inputs) inputs."""
+
+    images = False
+
+    def __init__(self, num_inputs: int, init: str = "normal", seed: int = 0):
+        super().__init__(init_params({"w": (num_inputs, 1), "b": (1,)}, init, seed))
+        self.num_inputs = num_inputs
+
+
+# --- Softmax regression ------------------------------------------------------------------------
+
+def cross_entropy(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Return the batch mean of -log softmax(logits)[y] and its gradient (softmax(logits) - onehot(y)) / B.
+
+    Both come from one log_softmax (stable: logits minus their logsumexp), the gradient from its exp.
+
+    >>> cross_entropy(torch.tensor([[0.0, 0.0]]), torch.tensor([1]))
+    (tensor(0.6931), tensor([[ 0.5000, -0.5000]]))
+    """
+    log_probs = torch.log_softmax(logits, dim=1)  # (B, C)
+    rows = y.reshape(-1, 1)  # (B, 1): each row's label column
+    grad = log_probs.exp()  # softmax(logits), each row summing to 1
+    grad.scatter_add_(1, rows, torch.full_like(rows, -1, dtype=grad.dtype))  # minus the one-hot labels
+    return -log_probs.gather(1, rows).mean(), grad.div_(len(grad))
+
+
+accuracy = scratch.accuracy
+
+
+class SoftmaxRegression(Model):
+    """Return (B, num_outputs) logits X W + b; softmax is left to the loss (cross_entropy)."""
+
+    def __init__(self, num_inputs: int = 784, num_outputs: int = 10, init: str = "normal", seed: int = 0):
+        super().__init__(init_params({"W": (num_inputs, num_outputs), "b": (num_outputs,)}, init, seed))
+        self.num_inputs = num_inputs
+
+
+# --- Multilayer perceptron ---------------------------------------------------------------------
+
+def nonlinearity(name: str):
+    """Return the activation called ``name`` with its hand-derived gradient (minidl.activations)."""
+    return get_activation(name)
+
+
+class MLP(Model):
+    """Return (B, num_outputs) logits from a stack of linear layers with activations in between."""
+
+    def __init__(self, num_inputs: int = 784, hidden: tuple[int, ...] = (256,), num_outputs: int = 10,
+                 activation: str = "relu", init: str = "normal", seed: int = 0):
+        params = init_params(mlp_shapes(num_inputs, hidden, num_outputs), init, seed)  # W1 (784, 256), b1, ...
+        self.phi = nonlinearity(activation)
+        super().__init__(params)
+        self.num_inputs, self.activation = num_inputs, self.phi.name
