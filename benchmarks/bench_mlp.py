@@ -34,7 +34,7 @@ from book_recipe import book_recipe
 from common import (MLP, SOFTMAX, Data, Task, check_quiet, figure, load_data, machine, median_run,
                     print_table, save_figure, torch_model, write_json)
 
-MINIDL = "minidl fit() (concise)"  # the row the ratios divide by
+MINIDL = "minidl fit() (manual, the default)"  # the row the ratios divide by
 
 
 # --- 1. the book's recipe: see book_recipe.py ---------------------------------------------------
@@ -168,8 +168,9 @@ def contenders(task: Task, quick: bool) -> list[tuple[str, object, int]]:
     """Return (name, function of data, repeats) for every contender of ``task``, minidl first."""
     n = 1 if quick else 3
     rows = [
-        (MINIDL, lambda d: minidl_fit(d, task, "concise"), n),
-        ("minidl fit() (scratch)", lambda d: minidl_fit(d, task, "scratch"), n),
+        (MINIDL, lambda d: minidl_fit(d, task, "manual"), n),
+        ("minidl fit() (concise: torch.nn, torch.optim)", lambda d: minidl_fit(d, task, "concise"), n),
+        ("minidl fit() (scratch: autograd)", lambda d: minidl_fit(d, task, "scratch"), n),
         (f"minidl train {task.name} --no-plots (whole command)", lambda d: minidl_command(task, False), n),
     ]
     if task.hidden:

@@ -107,7 +107,7 @@ def minidl_train_seconds(task: Task) -> float:
     from bench_mlp import minidl_fit
     from common import load_data
 
-    return minidl_fit(load_data(), task, "concise")["seconds"]
+    return minidl_fit(load_data(), task, "manual")["seconds"]
 
 
 def main(mlp_seconds: float | None = None, softmax_seconds: float | None = None) -> dict:
