@@ -2,11 +2,13 @@
 
     python benchmarks/bench_profile.py
 
-1. torch.profiler over one shuffled epoch of minidl's loop (concise MLP 784-256-10, SGD lr 0.5,
-   batch 256): the ops that take the time (matrix products, the batch gather, the optimizer ...).
-2. The same steps fed three ways, alternating, twice: minidl's shuffled gather, in-order slices,
-   and one fixed batch (no data movement at all). The fixed-batch loop is the floor any loop
-   around torch.nn can reach here; compare it with bench_roofline's arithmetic-only time.
+1. torch.profiler over one shuffled epoch of minidl's default loop (the manual implementation,
+   MLP 784-256-10, SGD lr 0.5, batch 256): the ops that take the time (matrix products, the batch
+   gather, the update ...).
+2. For the manual and the concise (torch.nn, torch.optim) implementations, the same steps fed
+   three ways, alternating, twice: minidl's shuffled gather, in-order slices, and one fixed batch
+   (no data movement at all). The fixed-batch loop is the floor of each implementation's step
+   here; compare it with bench_roofline's arithmetic-only time.
 """
 from __future__ import annotations
 
@@ -26,12 +28,13 @@ def main() -> dict:
     keep_freed_memory()  # as fit() does
     data = load_data()
     X, y = data.X_train.float().div_(255), data.y_train
-    model = build_model("mlp", "concise", num_inputs=784, seed=0)
-    loss_fn = build_loss("mlp", "concise")
-    optimizer = build_optimizer(model, "concise", "sgd", 0.5)
     generator = torch.Generator().manual_seed(0)
 
-    def epoch(feed: str) -> float:
+    def epoch(impl, feed: str, state={}) -> float:
+        if impl not in state:
+            model = build_model("mlp", impl, num_inputs=784, seed=0)
+            state[impl] = model, build_loss("mlp", impl, model), build_optimizer(model, impl, "sgd", 0.5)
+        model, loss_fn, optimizer = state[impl]
         order = torch.randperm(len(X), generator=generator)
         fixed_X, fixed_y = X[:BATCH].clone(), y[:BATCH].clone()
         start = time.perf_counter()
@@ -50,20 +53,21 @@ def main() -> dict:
             optimizer.step()
         return time.perf_counter() - start
 
-    epoch("shuffled gather")  # warm-up
+    epoch("manual", "shuffled gather")  # warm-up
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        epoch("shuffled gather")
+        epoch("manual", "shuffled gather")
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
 
-    feeds = ("shuffled gather", "in-order slices", "one fixed batch")
-    seconds = {feed: [] for feed in feeds}
+    impls, feeds = ("manual", "concise"), ("shuffled gather", "in-order slices", "one fixed batch")
+    seconds = {(impl, feed): [] for impl in impls for feed in feeds}
     for _ in range(2):
-        for feed in feeds:
-            seconds[feed].append(epoch(feed))
+        for impl, feed in seconds:
+            seconds[impl, feed].append(epoch(impl, feed))
     print(f"seconds per epoch ({STEPS} steps of {BATCH}), best of 2:")
+    print(f"  {'':<16} " + " ".join(f"{impl:>8}" for impl in impls))
     for feed in feeds:
-        print(f"  {feed:<16} {min(seconds[feed]):.3f}")
-    return {feed: min(s) for feed, s in seconds.items()}
+        print(f"  {feed:<16} " + " ".join(f"{min(seconds[impl, feed]):8.3f}" for impl in impls))
+    return {f"{impl}: {feed}": min(s) for (impl, feed), s in seconds.items()}
 
 
 if __name__ == "__main__":
