@@ -64,8 +64,11 @@ def test_optimizer_choices():
         optimizer = build_optimizer(model, "concise", name, 0.01)
         assert type(optimizer) is cls and optimizer.param_groups[0]["lr"] == 0.01
     assert isinstance(build_optimizer(_build("mlp", "scratch"), "scratch", "sgd", 0.5), scratch.SGD)
+    manual_model = _build("mlp", "manual")
+    assert type(build_optimizer(manual_model, "manual", "sgd", 0.5)) is manual.SGD  # no torch.optim import
+    assert type(build_optimizer(manual_model, "manual", "adamw", 0.01)) is torch.optim.AdamW
     for name in ("adam", "adamw"):
-        message = f"scratch models train with minidl's own sgd, not {name}; use --impl concise"
+        message = f"scratch models train with minidl's own sgd, not {name}; use --impl manual or --impl concise"
         with pytest.raises(ConfigError, match=message):
             build_optimizer(_build("mlp", "scratch"), "scratch", name, 0.01)
 

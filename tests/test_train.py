@@ -1,6 +1,8 @@
 """The training engine: per-example metrics, determinism, exact resume, divergence, artifacts."""
 import csv
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -213,3 +215,14 @@ def test_training_drops_a_short_last_batch_but_never_all_the_data(tiny_fashion, 
     assert data.test.num_examples == 200  # evaluation always sees every test example
     tiny_batch = load_run_data(tiny(tiny_fashion, batch_size=1000), torch.device("cpu"))
     assert tiny_batch.train.num_examples == 600  # no full batch: the short one is kept
+
+
+def test_the_default_implementation_never_imports_torch_dynamo(tiny_fashion):
+    # torch.optim imports torch._dynamo on first use, ~0.8 s of every `minidl train` on a 2-core
+    # machine; the default (manual) implementation steps with minidl's own SGD and must not pay it.
+    # A fresh interpreter: this one may have imported it for another test.
+    code = ("import sys; from minidl.config import TrainConfig; from minidl.train import fit; "
+            f"fit(TrainConfig(epochs=1, hidden=(8,), data_dir={str(tiny_fashion)!r}, plots=False), progress=False); "
+            "print(sorted(m for m in sys.modules if m.startswith('torch._dynamo'))[:1])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -78,7 +78,7 @@ class TrainConfig:
         if self.impl == "scratch" and self.optimizer != "sgd":
             raise ConfigError(
                 f"scratch models train with minidl's own sgd, not {self.optimizer}; "
-                f"use --impl concise to train with torch.optim's {self.optimizer}"
+                f"use --impl manual or --impl concise to train with torch.optim's {self.optimizer}"
             )
         if (self.csv is None) != (self.target is None):
             raise ConfigError("--csv and --target go together: name the table and the column to predict")

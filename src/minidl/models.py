@@ -80,7 +80,7 @@ def build_optimizer(model, impl: str, name: str, lr: float):
     if name != "sgd":
         raise ConfigError(
             f"scratch models train with minidl's own sgd, not {name}; "
-            f"use --impl concise or --impl manual to train with torch.optim's {name}"
+            f"use --impl manual or --impl concise to train with torch.optim's {name}"
         )
     return scratch.SGD(model.parameters(), lr)
 
