@@ -32,6 +32,7 @@ from minidl.data import default_root, load_fashion_mnist
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for bench_loader when imported elsewhere
 from bench_loader import PILFashionMNIST  # noqa: E402  (the per-sample dataset bench_loader times)
+from common import print_table  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "mlp_concise.py"
 IMPORT = "import minidl.d2l as d2l"
@@ -92,10 +93,9 @@ def main() -> list[dict]:
         rows.append({"contender": name, "seconds": seconds, "test_acc": test_acc})
     for row in rows:
         row["x_minidl"] = row["seconds"] / rows[0]["seconds"]
-    print(f"\n{'contender':<40} {'seconds':>8} {'test acc':>9} {'x minidl':>9}")
-    for row in rows:
-        print(f"{row['contender']:<40} {row['seconds']:>8.2f} {row['test_acc']:>9.3f} "
-              f"{row['x_minidl']:>9.1f}")
+    print_table(rows, [("contender", "contender", ""), ("seconds", "seconds", ".2f"),
+                       ("test_acc", "test acc", ".3f"), ("x_minidl", "x minidl", ".1f")],
+                "Seconds for the whole lesson")
     return rows
 
 

@@ -23,6 +23,8 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from minidl.data import Loader, load_fashion_mnist
 
+from common import print_table
+
 BATCH = 256
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist"
 
@@ -89,10 +91,9 @@ def main() -> list[dict]:
         rows.append({"loader": name, "seconds_per_epoch": seconds, "epochs": epochs})
     for row in rows:
         row["x_minidl"] = row["seconds_per_epoch"] / rows[0]["seconds_per_epoch"]
-    print(f"\n{'loader':<40} {'s/epoch':>9} {'x minidl':>9} {'epochs':>7}")
-    for row in rows:
-        print(f"{row['loader']:<40} {row['seconds_per_epoch']:>9.4f} {row['x_minidl']:>9.1f} "
-              f"{row['epochs']:>7}")
+    print_table(rows, [("loader", "loader", ""), ("seconds_per_epoch", "s/epoch", ".4f"),
+                       ("x_minidl", "x minidl", ".1f"), ("epochs", "epochs", "d")],
+                f"Seconds per shuffled epoch, batch {BATCH}")
     print(f"\n(minidl Loader construction, uint8 -> float32 once: {build:.3f} s)")
     return rows
 

@@ -9,15 +9,20 @@
    three ways, alternating, twice: minidl's shuffled gather, in-order slices, and one fixed batch
    (no data movement at all). The fixed-batch loop is the floor of each implementation's step
    here; compare it with bench_roofline's arithmetic-only time.
+3. Two costs the README names: ReLU on a (256, 256) batch written with torch.where against
+   minidl's, and the first use of torch.optim (it imports torch._dynamo) in a fresh interpreter.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from common import load_data
+from common import load_data, median_seconds
+from minidl.activations import relu
 from minidl.memory import keep_freed_memory
 from minidl.models import build_loss, build_model, build_optimizer
 
@@ -29,12 +34,13 @@ def main() -> dict:
     data = load_data()
     X, y = data.X_train.float().div_(255), data.y_train
     generator = torch.Generator().manual_seed(0)
+    impls = ("manual", "concise")
+    models = {impl: build_model("mlp", impl, num_inputs=784, seed=0) for impl in impls}
+    steps = {impl: (model, build_loss("mlp", impl, model), build_optimizer(model, impl, "sgd", 0.5))
+             for impl, model in models.items()}
 
-    def epoch(impl, feed: str, state={}) -> float:
-        if impl not in state:
-            model = build_model("mlp", impl, num_inputs=784, seed=0)
-            state[impl] = model, build_loss("mlp", impl, model), build_optimizer(model, impl, "sgd", 0.5)
-        model, loss_fn, optimizer = state[impl]
+    def epoch(impl, feed: str) -> float:
+        model, loss_fn, optimizer = steps[impl]
         order = torch.randperm(len(X), generator=generator)
         fixed_X, fixed_y = X[:BATCH].clone(), y[:BATCH].clone()
         start = time.perf_counter()
@@ -58,7 +64,7 @@ def main() -> dict:
         epoch("manual", "shuffled gather")
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
 
-    impls, feeds = ("manual", "concise"), ("shuffled gather", "in-order slices", "one fixed batch")
+    feeds = ("shuffled gather", "in-order slices", "one fixed batch")
     seconds = {(impl, feed): [] for impl in impls for feed in feeds}
     for _ in range(2):
         for impl, feed in seconds:
@@ -67,7 +73,20 @@ def main() -> dict:
     print(f"  {'':<16} " + " ".join(f"{impl:>8}" for impl in impls))
     for feed in feeds:
         print(f"  {feed:<16} " + " ".join(f"{min(seconds[impl, feed]):8.3f}" for impl in impls))
-    return {f"{impl}: {feed}": min(s) for (impl, feed), s in seconds.items()}
+    result = {f"{impl}: {feed}": min(s) for (impl, feed), s in seconds.items()}
+
+    Z = torch.randn(BATCH, 256)
+    result["relu torch.where us"] = median_seconds(lambda: torch.where(Z > 0, Z, 0.0), 5, 1000) * 1e6
+    result["relu minidl us"] = median_seconds(lambda: relu(Z), 5, 1000) * 1e6
+    print(f"relu on a ({BATCH}, 256) batch: torch.where {result['relu torch.where us']:.0f} us, "
+          f"minidl.activations.relu {result['relu minidl us']:.0f} us")
+    code = ("import time, torch; start = time.perf_counter(); "
+            "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1); print(time.perf_counter() - start)")
+    first_use = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result["torch.optim first use s"] = float(first_use.stdout)
+    print(f"first torch.optim.SGD in a fresh interpreter (imports torch._dynamo): "
+          f"{result['torch.optim first use s']:.2f} s")
+    return result
 
 
 if __name__ == "__main__":

@@ -25,10 +25,8 @@ from torch import Tensor
 from minidl import scratch
 from minidl.activations import get_activation
 
-INITS = scratch.INITS
 init_params = scratch.init_params
 check_inputs = scratch.check_inputs
-check_state = scratch.check_state
 mlp_shapes = scratch.mlp_shapes
 
 
@@ -160,9 +158,6 @@ def cross_entropy(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     grad = log_probs.exp()  # softmax(logits), each row summing to 1
     grad.scatter_add_(1, rows, torch.full_like(rows, -1, dtype=grad.dtype))  # minus the one-hot labels
     return -log_probs.gather(1, rows).mean(), grad.div_(len(grad))
-
-
-accuracy = scratch.accuracy
 
 
 class SoftmaxRegression(Model):
