@@ -5,12 +5,15 @@
 1. torch.profiler over one shuffled epoch of minidl's default loop (the manual implementation,
    MLP 784-256-10, SGD lr 0.5, batch 256): the ops that take the time (matrix products, the batch
    gather, the update ...).
-2. For the manual and the concise (torch.nn, torch.optim) implementations, the same steps fed
-   three ways, alternating, twice: minidl's shuffled gather, in-order slices, and one fixed batch
-   (no data movement at all). The fixed-batch loop is the floor of each implementation's step
-   here; compare it with bench_roofline's arithmetic-only time.
+2. The same steps fed three ways, alternating, twice: minidl's shuffled gather, in-order slices,
+   and one fixed batch (no data movement at all), for three steps: the manual implementation with
+   its SGD (W -= lr H^T dZ straight from the backward pass's factors), the manual implementation
+   with the textbook update on .grad (backward writes H^T dZ out, then W -= lr * grad), and the
+   concise one (torch.nn, torch.optim). The fixed-batch loop is the floor of each step here;
+   compare it with bench_roofline's arithmetic-only time.
 3. Two costs the README names: ReLU on a (256, 256) batch written with torch.where against
-   minidl's, and the first use of torch.optim (it imports torch._dynamo) in a fresh interpreter.
+   minidl's (without a graph, clamp; with one, clamp times a 0/1 mask), and the first use of
+   torch.optim (it imports torch._dynamo) in a fresh interpreter.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from common import load_data, median_seconds
+from minidl import manual
 from minidl.activations import relu
 from minidl.memory import keep_freed_memory
 from minidl.models import build_loss, build_model, build_optimizer
@@ -29,15 +33,34 @@ from minidl.models import build_loss, build_model, build_optimizer
 BATCH, STEPS = 256, 60_000 // 256
 
 
+class GradSGD:
+    """The textbook update for a manual model: backward() writes each .grad, then param -= lr * grad."""
+
+    def __init__(self, model: manual.Model, lr: float):
+        self.params, self.lr = model.parameters(), lr
+
+    def zero_grad(self):
+        for param in self.params:
+            param.grad = None
+
+    def step(self):
+        manual.sgd(self.params, self.lr)
+
+
 def main() -> dict:
     keep_freed_memory()  # as fit() does
     data = load_data()
     X, y = data.X_train.float().div_(255), data.y_train
     generator = torch.Generator().manual_seed(0)
-    impls = ("manual", "concise")
-    models = {impl: build_model("mlp", impl, num_inputs=784, seed=0) for impl in impls}
-    steps = {impl: (model, build_loss("mlp", impl, model), build_optimizer(model, impl, "sgd", 0.5))
-             for impl, model in models.items()}
+    impls = ("manual", "manual .grad", "concise")
+
+    def parts(impl: str):
+        kind = impl.split()[0]
+        model = build_model("mlp", kind, num_inputs=784, seed=0)
+        optimizer = GradSGD(model, 0.5) if impl == "manual .grad" else build_optimizer(model, kind, "sgd", 0.5)
+        return model, build_loss("mlp", kind, model), optimizer
+
+    steps = {impl: parts(impl) for impl in impls}
 
     def epoch(impl, feed: str) -> float:
         model, loss_fn, optimizer = steps[impl]
@@ -70,16 +93,19 @@ def main() -> dict:
         for impl, feed in seconds:
             seconds[impl, feed].append(epoch(impl, feed))
     print(f"seconds per epoch ({STEPS} steps of {BATCH}), best of 2:")
-    print(f"  {'':<16} " + " ".join(f"{impl:>8}" for impl in impls))
+    print(f"  {'':<16} " + " ".join(f"{impl:>12}" for impl in impls))
     for feed in feeds:
-        print(f"  {feed:<16} " + " ".join(f"{min(seconds[impl, feed]):8.3f}" for impl in impls))
+        print(f"  {feed:<16} " + " ".join(f"{min(seconds[impl, feed]):12.3f}" for impl in impls))
     result = {f"{impl}: {feed}": min(s) for (impl, feed), s in seconds.items()}
 
     Z = torch.randn(BATCH, 256)
     result["relu torch.where us"] = median_seconds(lambda: torch.where(Z > 0, Z, 0.0), 5, 1000) * 1e6
     result["relu minidl us"] = median_seconds(lambda: relu(Z), 5, 1000) * 1e6
+    Z.requires_grad_()
+    result["relu minidl, graph recorded us"] = median_seconds(lambda: relu(Z), 5, 1000) * 1e6
     print(f"relu on a ({BATCH}, 256) batch: torch.where {result['relu torch.where us']:.0f} us, "
-          f"minidl.activations.relu {result['relu minidl us']:.0f} us")
+          f"minidl.activations.relu {result['relu minidl us']:.0f} us "
+          f"({result['relu minidl, graph recorded us']:.0f} us where autograd records it)")
     code = ("import time, torch; start = time.perf_counter(); "
             "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1); print(time.perf_counter() - start)")
     first_use = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -25,6 +25,13 @@ def test_derivative_matches_autograd(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_same_values_with_and_without_a_graph(name):
+    # relu skips its autograd-only mask when no graph is recorded (manual backprop, evaluation)
+    act = ACTIVATIONS[name]
+    assert torch.equal(act.fn(GRID), act.fn(GRID.clone().requires_grad_()).detach())
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_gradcheck_float64(name):
     x = torch.randn(50, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 4
     x = x[x.abs() > 1e-3]  # finite differences across relu's kink at 0 would not agree

@@ -88,6 +88,25 @@ def test_fifty_sgd_steps_same_weights_as_the_autograd_twin(kind):
         assert not torch.equal(value, start[name]), name  # training moved every parameter
 
 
+def test_sgd_steps_from_the_factors_as_sgd_on_grad_does():
+    stepped, reference = manual.MLP(hidden=(32,), seed=0), manual.MLP(hidden=(32,), seed=0)
+    X, y = _data("images", 16)
+    optimizer = build_optimizer(stepped, "manual", "sgd", 0.5)
+    optimizer.step()  # before any backward(): nothing to step from, nothing changes
+    assert all(torch.equal(a, b) for a, b in zip(stepped.parameters(), reference.parameters()))
+    for model in (stepped, reference):
+        build_loss("mlp", "manual", model)(model(X), y).backward()
+    assert all(p.grad is None for p in stepped.parameters())  # W -= lr H^T dZ: no gradient written out
+    assert stepped.factors is not None
+    optimizer.step()
+    manual.sgd(reference.parameters(), 0.5)  # the textbook update on .grad
+    assert stepped.factors is None  # the batch's activations are let go, as autograd lets go of its graph
+    start = manual.MLP(hidden=(32,), seed=0).parameters()
+    for mine, theirs, before in zip(stepped.parameters(), reference.parameters(), start):
+        torch.testing.assert_close(mine, theirs)
+        assert not torch.equal(mine, before)  # the step moved every parameter
+
+
 def test_adam_trains_manual_models_like_concise_ones():
     mine, theirs = manual.MLP(hidden=(32,), seed=0), concise.MLP(hidden=(32,), seed=0)
     X, y = _data("images", 64)

@@ -35,12 +35,15 @@ def relu(x: Tensor) -> Tensor:
     """Return max(x, 0) elementwise.
 
     Not ``torch.where(x > 0, x, 0)``: on a CPU that comparison and select take ~6x longer than
-    clamp, sign and a product (benchmarks/bench_profile.py measures both). Times the 0/1 mask relu_grad(x), held constant (detached), so that
+    clamp, sign and a product (benchmarks/bench_profile.py measures both). Where autograd records the
+    graph, clamp is multiplied by the 0/1 mask relu_grad(x), held constant (detached), so that
     autograd's slope at exactly 0 is 0, as nn.ReLU's is (clamp alone has slope 1 there).
 
     >>> relu(torch.tensor([-2.0, 0.0, 3.0]))
     tensor([0., 0., 3.])
     """
+    if not x.requires_grad:  # no graph to record (manual backprop, evaluation): clamp says it all
+        return x.clamp(min=0)
     return x.clamp(min=0) * relu_grad(x.detach())  # autograd: (x >= 0) * relu_grad(x), 0 at x = 0
 
 

@@ -67,14 +67,15 @@ def build_optimizer(model, impl: str, name: str, lr: float):
     """Return the optimizer ``name`` over ``model``'s parameters with learning rate ``lr``.
 
     Scratch models train with minidl's own SGD; concise ones with torch.optim's SGD, Adam or AdamW;
-    manual ones with minidl's SGD, or torch.optim's Adam and AdamW (they read the .grad it writes).
+    manual ones with minidl's SGD (which steps from the backward pass's factors), or torch.optim's
+    Adam and AdamW (they read the .grad the backward pass then writes).
     """
     _check_choice("implementation", impl, IMPLS)
     _check_choice("optimizer", name, OPTIMIZERS)
     if not lr > 0:
         raise ConfigError(f"learning rate must be a positive number, got lr={lr}")
     if impl == "manual":
-        return manual.SGD(model.parameters(), lr) if name == "sgd" else _TORCH_OPTIMIZERS[name](model.parameters(), lr=lr)
+        return manual.SGD(model, lr) if name == "sgd" else _TORCH_OPTIMIZERS[name](model.parameters(), lr=lr)
     if impl == "concise":
         return _TORCH_OPTIMIZERS[name](model.parameters(), lr=lr)
     if name != "sgd":
