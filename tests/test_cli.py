@@ -85,6 +85,34 @@ def test_resume_continues_and_refuses_another_architecture(capsys, tiny_fashion,
     assert code == 0 and "epoch 3/3" in stdout and "epoch 1/3" not in stdout
 
 
+def test_evaluate_and_resume_read_the_data_the_run_trained_on(capsys, make_fake_fashion, tmp_path, monkeypatch):
+    ours = make_fake_fashion(tmp_path / "ours", seed=0)
+    other = make_fake_fashion(tmp_path / "other", seed=1)  # another split: other labels in train and test
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(ours))
+    out = tmp_path / "run"
+    code, _, _ = run(capsys, "train", "mlp", "--hidden", "32", "--lr", "0.1", "--batch-size", "64",
+                     "--epochs", "2", "--device", "cpu", "--out", str(out), "--no-plots")
+    assert code == 0
+    code, expected, _ = run(capsys, "evaluate", str(out), "--data-dir", str(ours))
+    assert code == 0
+
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(other))  # a new shell, set up for another course
+    code, stdout, _ = run(capsys, "evaluate", str(out))
+    assert code == 0 and stdout == expected  # the run's own test set, not whatever the variable says now
+    code, _, err = run(capsys, "evaluate", str(out), "--data-dir", str(other))
+    assert code == 2 and "split differently" in err and f"--data-dir {ours.resolve()}" in err
+    code, _, err = run(capsys, "train", "--resume", str(out), "--epochs", "3", "--data-dir", str(other))
+    assert code == 2 and "split differently" in err and err.count("\n") == 1
+    code, stdout, _ = run(capsys, "train", "--resume", str(out), "--epochs", "3")
+    assert code == 0 and "epoch 3/3" in stdout
+
+    ours.rename(tmp_path / "moved")
+    code, _, err = run(capsys, "evaluate", str(out))
+    assert code == 2 and f"{ours.resolve()}, which is gone" in err and "pass --data-dir FOLDER" in err
+    code, stdout, _ = run(capsys, "evaluate", str(out), "--data-dir", str(tmp_path / "moved"))
+    assert code == 0 and "test accuracy" in stdout
+
+
 def test_divergence_exits_cleanly(capsys, tiny_fashion, tmp_path):
     code, _, err = train_tiny(capsys, tiny_fashion, tmp_path / "run", "--lr", "1e4", "--no-plots")
     assert code == 1

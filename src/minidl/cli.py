@@ -149,8 +149,10 @@ def _resumed_config(resume: str, given: dict, out: str | None) -> tuple[TrainCon
 
     if out is not None and Path(out).resolve() != Path(resume).resolve():
         raise ConfigError(f"--resume continues the run in {resume}; leave out --out {out}")
-    saved = load_checkpoint(resume)["config"]
-    return TrainConfig.from_dict({**saved, **given, "out": resume}), resume
+    state = load_checkpoint(resume)
+    where = {"data_dir": state["data"]["data_root"]} if state["data"].get("data_root") else {}
+    # the data comes from the folder the run trained on, whatever MINIDL_DATA_DIR says today
+    return TrainConfig.from_dict({**state["config"], **where, **given, "out": resume}), resume
 
 
 def _print_final(history) -> None:

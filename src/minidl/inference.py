@@ -30,13 +30,25 @@ def load_model(run_or_checkpoint, *, best: bool = False):
 
 
 def evaluate_run(run_or_checkpoint, *, best: bool = False, data_dir: str | None = None) -> dict:
-    """Return the test loss (and accuracy, per-class accuracy) of a saved run on its test set."""
-    from .runs import load_run_data
+    """Return the test loss (and accuracy, per-class accuracy) of a saved run on its test set.
+
+    The data comes from ``data_dir`` if given, else from the folder the run trained on (its
+    checkpoint records it), whatever MINIDL_DATA_DIR says today; either way it must hold the same
+    train/test split, or a DatasetError says so.
+    """
+    from .runs import check_same_data, load_run_data
 
     model, config, state = load_model(run_or_checkpoint, best=best)
+    recorded = state["data"]
+    if data_dir is None and recorded.get("data_root"):
+        data_dir = recorded["data_root"]
+        if not Path(data_dir).is_dir():
+            raise DatasetError(f"{state['path']} was trained on the Fashion-MNIST in {data_dir}, which is gone; "
+                               f"pass --data-dir FOLDER with a copy of that data")
     if data_dir is not None:
         config = config.replace(data_dir=data_dir)
     data = load_run_data(config, torch.device("cpu"))
+    check_same_data(recorded, data, str(state["path"]))
     report = {"checkpoint": str(state["path"]), "epoch": state["epoch"]}
     test = evaluate(model, data.test, build_loss(config.model, config.impl, model), data.classifies)
     report.update(test.means(None))

@@ -7,6 +7,7 @@ Every file is written atomically, so an interrupted run never leaves half a file
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -20,11 +21,11 @@ import torch
 from . import __version__
 from . import checkpoint as ckpt
 from .config import TrainConfig
-from .data.fashion_mnist import LABELS, load_fashion_mnist
+from .data.fashion_mnist import LABELS, default_root, load_fashion_mnist
 from .data.loader import Loader
 from .data.synthetic import TRUE_B, TRUE_W, synthetic_data
 from .data.tables import load_table
-from .errors import ConfigError
+from .errors import ConfigError, DatasetError
 
 EVAL_BATCH = 1024  # evaluation needs no small batches: fewer, larger matmuls are faster
 
@@ -42,11 +43,16 @@ class RunData:
     class_names: tuple[str, ...] = ()
     test_images: torch.Tensor | None = None  # uint8 (N, 28, 28), for the predictions plot
     table: dict = field(default_factory=dict)  # CSV runs: feature names, target and standardizer
+    data_root: str | None = None  # Fashion-MNIST: the folder it was read from, absolute
+    labels_sha256: str | None = None  # Fashion-MNIST: which split that folder holds (see labels_fingerprint)
 
     def facts(self) -> dict:
-        """Return what a checkpoint needs to rebuild the model and read new inputs without the data."""
-        return {"num_inputs": self.num_inputs, "num_outputs": self.num_outputs,
-                "class_names": list(self.class_names), "table": self.table}
+        """Return what a checkpoint needs to rebuild the model, read new inputs and find its data again."""
+        facts = {"num_inputs": self.num_inputs, "num_outputs": self.num_outputs,
+                 "class_names": list(self.class_names), "table": self.table}
+        if self.data_root:
+            facts.update(data_root=self.data_root, labels_sha256=self.labels_sha256)
+        return facts
 
     def describe_linreg(self, model) -> dict:
         """Return the learned weights (and, on synthetic data, the true ones and the errors)."""
@@ -93,13 +99,42 @@ def load_run_data(config: TrainConfig, device) -> RunData:
         )
     # download on first use only into the default place; a folder the user names must hold the data
     X_train, y_train, X_test, y_test = load_fashion_mnist(config.data_dir, download=config.data_dir is None)
+    root = Path(config.data_dir).expanduser() if config.data_dir else default_root()
     return RunData(
         train=training(X_train, y_train),
         test=Loader(X_test, y_test, EVAL_BATCH, device=device),
         num_inputs=28 * 28, num_outputs=len(LABELS), classifies=True,
-        source=f"Fashion-MNIST ({config.data_dir or 'default location'})",
+        source=f"Fashion-MNIST ({root.resolve()})",
         class_names=tuple(LABELS), test_images=X_test,
+        data_root=str(root.resolve()), labels_sha256=labels_fingerprint(y_train, y_test),
     )
+
+
+def labels_fingerprint(y_train: torch.Tensor, y_test: torch.Tensor) -> str:
+    """Return the SHA-256 of both label sequences: it tells one train/test split from another.
+
+    The same 70,000 images split another way (the official split, or a course's own) give other
+    label orders, so a run evaluated or resumed on other data is caught in a millisecond, without
+    hashing 55 MB of images.
+    """
+    digest = hashlib.sha256()
+    for labels in (y_train, y_test):
+        digest.update(labels.to(torch.int64).contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def check_same_data(recorded: dict, data: RunData, what: str) -> None:
+    """Raise DatasetError when ``data`` is not the split a checkpoint's facts say it trained on.
+
+    ``what`` names the checkpoint for the message. Checkpoints from before the fingerprint pass.
+    """
+    expected = recorded.get("labels_sha256")
+    if expected and data.labels_sha256 and expected != data.labels_sha256:
+        raise DatasetError(
+            f"{what} was trained on the Fashion-MNIST in {recorded['data_root']}, but the data in "
+            f"{data.data_root} is split differently (other labels in train and test): its test set would "
+            f"not be the run's. Pass --data-dir {recorded['data_root']} (or a copy of that folder)"
+        )
 
 
 class RunWriter:

@@ -15,7 +15,7 @@ from .errors import CheckpointError, MinidlError
 from .evaluate import Totals, confusion_matrix, evaluate, per_class_accuracy
 from .memory import keep_freed_memory
 from .models import architecture, build_loss, build_model, build_optimizer
-from .runs import RunData, RunWriter, load_run_data
+from .runs import RunData, RunWriter, check_same_data, load_run_data
 
 
 class TrainingDiverged(MinidlError):
@@ -77,7 +77,7 @@ def fit(config: TrainConfig, *, resume: str | Path | None = None, progress: bool
     optimizer = build_optimizer(model, config.impl, config.optimizer, config.lr)
     rows: list[dict] = []
     if resume is not None:
-        rows = _restore(resume, config, model, optimizer, data.train)
+        rows = _restore(resume, config, model, optimizer, data)
     writer = RunWriter(config.out, config, data, resuming=resume is not None) if config.out else None
     show = _Progress(config, enabled=progress)
     if writer and not rows:  # epoch 0: Ctrl-C during the first epoch still leaves a checkpoint
@@ -136,11 +136,12 @@ def _state(config, model, optimizer, data: RunData, rows) -> dict:
     }
 
 
-def _restore(resume, config, model, optimizer, train_loader) -> list[dict]:
+def _restore(resume, config, model, optimizer, data: RunData) -> list[dict]:
     """Load a run's last checkpoint into model, optimizer and RNGs; return its metrics rows."""
     path = ckpt.find_checkpoint(resume)
     state = ckpt.load_checkpoint(path)
     ckpt.check_architecture(path, state["architecture"], architecture(model))
+    check_same_data(state["data"], data, str(path))  # the same split, or the run would change its data
     if state["epoch"] >= config.epochs:
         raise CheckpointError(
             f"{path} has already trained {state['epoch']} epochs; ask for more, e.g. --epochs {state['epoch'] + 5}"
@@ -149,7 +150,7 @@ def _restore(resume, config, model, optimizer, train_loader) -> list[dict]:
     optimizer.load_state_dict(state["optimizer"])
     _set_lr(optimizer, config.lr)  # a learning rate given when resuming wins over the saved one
     torch.set_rng_state(state["rng"]["torch"])
-    train_loader.generator.set_state(state["rng"]["loader"])
+    data.train.generator.set_state(state["rng"]["loader"])
     if "cuda" in state["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])
     return [dict(r) for r in state["rows"]]
