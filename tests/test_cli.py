@@ -113,6 +113,18 @@ def test_evaluate_and_resume_read_the_data_the_run_trained_on(capsys, make_fake_
     assert code == 0 and "test accuracy" in stdout
 
 
+def test_runs_saved_before_the_data_was_recorded_still_evaluate(capsys, tiny_fashion, tmp_path):
+    from minidl.checkpoint import load_checkpoint, save_checkpoint
+
+    out = tmp_path / "run"
+    assert train_tiny(capsys, tiny_fashion, out, "--no-plots")[0] == 0
+    state = load_checkpoint(out / "checkpoint.pt")
+    del state["data"]["data_root"], state["data"]["labels_sha256"]  # as minidl wrote them before
+    save_checkpoint(out / "checkpoint.pt", state)
+    code, stdout, _ = run(capsys, "evaluate", str(out), "--data-dir", str(tiny_fashion))
+    assert code == 0 and "test accuracy" in stdout
+
+
 def test_divergence_exits_cleanly(capsys, tiny_fashion, tmp_path):
     code, _, err = train_tiny(capsys, tiny_fashion, tmp_path / "run", "--lr", "1e4", "--no-plots")
     assert code == 1

@@ -144,10 +144,10 @@ class SGD(scratch.SGD):
     """Minibatch SGD for a manual Model, stepping from backward()'s factors: W -= lr H^T dZ, one addmm_.
 
     The weight gradient H^T dZ is then never written to memory and read back: the product lands in
-    W directly, one pass over each weight instead of three. On a 2-core CPU that saves 2-6% of an
-    MLP epoch (``python benchmarks/bench_profile.py`` times both updates). Same arithmetic as ``sgd`` on .grad; the
-    tests compare the weights after 50 steps. It takes the model, not its parameters, to reach the
-    factors, and turns the model's ``write_grads`` off: .grad stays None.
+    W directly, one pass over each weight instead of three. On a 2-core CPU that saves 4-7% of an
+    MLP epoch (``python benchmarks/bench_profile.py`` times both updates). The arithmetic is that
+    of ``sgd`` on .grad; the tests compare the weights after 50 steps. It takes the model, not its
+    parameters, to reach the factors, and turns the model's ``write_grads`` off: .grad stays None.
     """
 
     def __init__(self, model: Model, lr: float):
