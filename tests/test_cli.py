@@ -109,6 +109,8 @@ def test_evaluate_and_resume_read_the_data_the_run_trained_on(capsys, make_fake_
     ours.rename(tmp_path / "moved")
     code, _, err = run(capsys, "evaluate", str(out))
     assert code == 2 and f"{ours.resolve()}, which is gone" in err and "pass --data-dir FOLDER" in err
+    code, _, err = run(capsys, "train", "--resume", str(out), "--epochs", "4")
+    assert code == 2 and f"{ours.resolve()}, which is gone" in err
     code, stdout, _ = run(capsys, "evaluate", str(out), "--data-dir", str(tmp_path / "moved"))
     assert code == 0 and "test accuracy" in stdout
 

@@ -146,13 +146,15 @@ def cmd_train(args) -> int:
 def _resumed_config(resume: str, given: dict, out: str | None) -> tuple[TrainConfig, str]:
     """Return the saved run's config with the flags given now laid over it."""
     from .checkpoint import load_checkpoint
+    from .runs import recorded_data_dir
 
     if out is not None and Path(out).resolve() != Path(resume).resolve():
         raise ConfigError(f"--resume continues the run in {resume}; leave out --out {out}")
     state = load_checkpoint(resume)
-    where = {"data_dir": state["data"]["data_root"]} if state["data"].get("data_root") else {}
-    # the data comes from the folder the run trained on, whatever MINIDL_DATA_DIR says today
-    return TrainConfig.from_dict({**state["config"], **where, **given, "out": resume}), resume
+    config = state["config"]
+    if "data_dir" not in given:
+        config = {**config, "data_dir": recorded_data_dir(state["data"], resume) or config.get("data_dir")}
+    return TrainConfig.from_dict({**config, **given, "out": resume}), resume
 
 
 def _print_final(history) -> None:

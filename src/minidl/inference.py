@@ -36,15 +36,12 @@ def evaluate_run(run_or_checkpoint, *, best: bool = False, data_dir: str | None 
     checkpoint records it), whatever MINIDL_DATA_DIR says today; either way it must hold the same
     train/test split, or a DatasetError says so.
     """
-    from .runs import check_same_data, load_run_data
+    from .runs import check_same_data, load_run_data, recorded_data_dir
 
     model, config, state = load_model(run_or_checkpoint, best=best)
     recorded = state["data"]
-    if data_dir is None and recorded.get("data_root"):
-        data_dir = recorded["data_root"]
-        if not Path(data_dir).is_dir():
-            raise DatasetError(f"{state['path']} was trained on the Fashion-MNIST in {data_dir}, which is gone; "
-                               f"pass --data-dir FOLDER with a copy of that data")
+    if data_dir is None:
+        data_dir = recorded_data_dir(recorded, str(state["path"]))
     if data_dir is not None:
         config = config.replace(data_dir=data_dir)
     data = load_run_data(config, torch.device("cpu"))

@@ -48,16 +48,15 @@ class Model(scratch.Model):
     def forward(self, X: Tensor) -> Tensor:
         X = check_inputs(X, self.num_inputs, type(self).__name__, images=self.images)
         H = X.reshape(len(X), self.num_inputs)  # (B, 1, 28, 28) -> (B, 784)
-        params = self.parameters()
-        Ws, bs = params[0::2], params[1::2]
+        *hidden, (W, b) = self.layers()
         saved = []  # per layer: its input H and, below an activation, its output Z
-        for W, b in zip(Ws[:-1], bs[:-1]):
-            Z = torch.addmm(b, H, W)  # (B, h_i) = H W + b
+        for W_i, b_i in hidden:
+            Z = torch.addmm(b_i, H, W_i)  # (B, h_i) = H W_i + b_i
             saved.append((H, Z))
             H = self.phi.fn(Z)
         saved.append((H, None))
         self.saved = saved if self.training else None  # evaluation keeps nothing
-        return torch.addmm(bs[-1], H, Ws[-1])  # (B, outputs)
+        return torch.addmm(b, H, W)  # (B, outputs)
 
     def backward(self, dY: Tensor) -> None:
         """Backpropagate dY = dL/d(output) of the last forward, (B, outputs); write each ``.grad``.
@@ -69,7 +68,7 @@ class Model(scratch.Model):
         """
         if self.saved is None:
             raise RuntimeError("backward() needs a forward() in training mode first (model.train())")
-        Ws = self.parameters()[0::2]
+        Ws = [W for W, _ in self.layers()]
         dZs = [dY]  # dL/dZ per layer, found from the last layer down
         for i in reversed(range(1, len(Ws))):  # the inputs (layer 1's H) need no gradient
             _, Z = self.saved[i - 1]

@@ -123,6 +123,19 @@ def labels_fingerprint(y_train: torch.Tensor, y_test: torch.Tensor) -> str:
     return digest.hexdigest()
 
 
+def recorded_data_dir(recorded: dict, what: str) -> str | None:
+    """Return the folder a checkpoint's facts say its run trained on (None where none is recorded).
+
+    Evaluating and resuming read the data from there, whatever MINIDL_DATA_DIR says today. ``what``
+    names the checkpoint for the DatasetError raised when that folder is gone.
+    """
+    root = recorded.get("data_root")
+    if root and not Path(root).is_dir():
+        raise DatasetError(f"{what} was trained on the Fashion-MNIST in {root}, which is gone; "
+                           f"pass --data-dir FOLDER with a copy of that data")
+    return root
+
+
 def check_same_data(recorded: dict, data: RunData, what: str) -> None:
     """Raise DatasetError when ``data`` is not the split a checkpoint's facts say it trained on.
 
