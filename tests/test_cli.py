@@ -23,13 +23,16 @@ def train_tiny(capsys, tiny_fashion, out, *extra):
 
 @pytest.mark.parametrize("argv,message", [
     (["train", "cnn"], "unknown model 'cnn'"),
-    (["train", "mlp", "--lr", "0"], "lr=0"),
-    (["train", "mlp", "--lr", "-1"], "lr=-1"),
-    (["train", "mlp", "--batch-size", "0"], "batch_size=0"),
-    (["train", "mlp", "--epochs", "0"], "epochs=0"),
+    (["train", "mlp", "--lr", "0"], "learning rate (--lr) must be a positive number, got 0"),
+    (["train", "mlp", "--lr", "-1"], "got -1"),
+    (["train", "mlp", "--batch-size", "0"], "batch size (--batch-size) must be a whole number >= 1, got 0"),
+    (["train", "mlp", "--epochs", "0"], "(--epochs) must be a whole number >= 1, got 0"),
     (["train", "mlp", "--activation", "swishy"], "unknown activation 'swishy'"),
     (["train", "mlp", "--impl", "scratch", "--optimizer", "adam"], "--impl concise"),
-    (["train", "softmax", "--csv", "x.csv", "--target", "y"], "linear regression"),
+    (["train", "softmax", "--csv", "x.csv", "--target", "y"], "--csv does not apply to softmax"),
+        (["train", "softmax", "--hidden", "512"], "--hidden does not apply to softmax; it is for mlp"),
+        (["train", "mlp", "--seed", str(2**64)], "seed (--seed) must be a whole number from 0 to"),
+        (["train", "mlp", "--seed", "-1"], "seed (--seed) must be a whole number from 0 to"),
     (["train", "linreg", "--csv", "missing.csv", "--target", "y"], "missing.csv"),
     (["train", "mlp", "--data-dir", "/no/such/folder"], "/no/such/folder"),
     (["train", "--resume", "/no/such/run"], "/no/such/run"),
@@ -179,3 +182,91 @@ def test_data_info_on_the_real_data(capsys, fashion_root):
     assert code == 0
     assert "60,000" in stdout or "60000" in stdout
     assert "6,000" in stdout or "6000" in stdout
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tiny_fashion):
+    # as `minidl data info | head -3`, with the reader gone before the first line is written
+    argv = ["data", "info", "--data-dir", str(tiny_fashion)]
+    proc = subprocess.Popen([sys.executable, "-m", "minidl", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 141 and err == ""
+
+
+def test_plot_out_a_folder_is_one_line(capsys, tmp_path):
+    (tmp_path / "figures.png").mkdir()
+    for out in (tmp_path, tmp_path / "figures.png"):
+        code, _, err = run(capsys, "plot", "activations", "--out", str(out))
+        assert code == 2 and f"--out {out} is a folder" in err
+        assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder no file can be created in: a 0o555 one, or /sys where root writes anyway."""
+    import tempfile
+    from pathlib import Path
+
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o555)
+    for candidate in (folder, Path("/sys")):
+        try:
+            tempfile.TemporaryFile(dir=candidate).close()
+        except OSError:
+            yield candidate
+            break
+    else:
+        pytest.skip("no read-only folder here: this user can write in a 0o555 folder and in /sys")
+    folder.chmod(0o755)
+
+
+def test_plot_out_a_read_only_path_is_one_line(capsys, read_only_folder):
+    out = read_only_folder / "act.png"
+    code, _, err = run(capsys, "plot", "activations", "--out", str(out))
+    assert code == 2 and f"--out {out}: cannot write in {read_only_folder}" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_broken_checkpoints_are_one_line_for_every_command(capsys, tiny_fashion, tmp_path):
+    import os
+    import pickle
+    import warnings
+
+    import torch
+
+    from minidl.checkpoint import load_checkpoint, save_checkpoint
+
+    out = tmp_path / "run"
+    assert train_tiny(capsys, tiny_fashion, out, "--no-plots")[0] == 0
+    state = load_checkpoint(out / "checkpoint.pt")
+    del state["architecture"]
+    save_checkpoint(out / "checkpoint.pt", state)
+    (tmp_path / "pwned").write_text("")  # os.system would overwrite it with "pwned"
+    payload = {**state, "x": RunsAShellCommand(f"echo pwned > {tmp_path / 'pwned'}")}
+    torch.save(payload, tmp_path / "evil.pt")
+    (tmp_path / "plain.pt").write_bytes(pickle.dumps(state))
+    cases = [(out, "without 'architecture'"), (tmp_path / "evil.pt", f"({os.name}.system)"),
+             (tmp_path / "plain.pt", "a plain pickle")]
+    for checkpoint, message in cases:
+        for argv in (["evaluate", str(checkpoint)], ["predict", str(checkpoint), "x.png"],
+                     ["train", "--resume", str(checkpoint)]):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # torch's UserWarning on a plain pickle would fail here
+                code, _, err = run(capsys, *argv)
+            assert code == 2 and message in err and checkpoint.name in err
+            assert err.count("\n") == 1 and "Traceback" not in err
+    assert (tmp_path / "pwned").read_text() == ""
+
+
+class RunsAShellCommand:
+    """Unpickling it calls os.system(command), as a malicious checkpoint would."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (self.command,))

@@ -1,5 +1,6 @@
 """minidl.d2l: the book's names, signatures and printed output, with the published bugs fixed."""
 import copy
+import hashlib
 import re
 import sys
 import types
@@ -12,15 +13,26 @@ from torch import nn
 
 import minidl.d2l as d2l
 from minidl.data import load_fashion_mnist
-from minidl.errors import ConfigError
+from minidl.errors import ConfigError, DatasetError
 
 EPOCH_LINE = re.compile(r"^epoch (\d+), loss (\d+\.\d{4}), train acc (\d\.\d{3}), test acc (\d\.\d{3})$")
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path, monkeypatch):
+    """Run each test in its own folder: figures (train_ch3's Animator PNG) land there."""
+    monkeypatch.chdir(tmp_path)
+
+
 def printed_epochs(text: str) -> list[tuple[int, float, float, float]]:
-    """Return (epoch, loss, train acc, test acc) of every line, asserting each has the book's format."""
+    """Return (epoch, loss, train acc, test acc) of every line, asserting each has the book's format.
+
+    The one line saying where d2l 0.17's train_ch3 draws its curves (outside Jupyter) is skipped.
+    """
     rows = []
     for line in text.strip().splitlines():
+        if line.startswith("Animator: drawing to "):
+            continue
         match = EPOCH_LINE.match(line)
         assert match, f"not the book's epoch line: {line!r}"
         rows.append((int(match[1]), *map(float, match.groups()[1:])))
@@ -239,6 +251,64 @@ def test_evaluate_accuracy_of_a_plain_function_and_in_d2l_017_order(tiny_fashion
     assert d2l.evaluate_accuracy(test_iter, net, device="cpu") == pytest.approx(expected)
 
 
+def test_evaluate_accuracy_calls_the_courses_function_net_with_is_training_false():
+    y = torch.tensor([0, 0, 0, 1, 1, 1])
+    X = y.float().reshape(6, 1)  # each example holds its label
+    calls = []
+
+    def net(X, is_training=True):  # the course's dropout net: the flag switches dropout
+        calls.append(is_training)
+        labels = X[:, 0].long()
+        return torch.eye(2)[labels * 0 if is_training else labels]  # (B, 2) scores
+
+    assert d2l.evaluate_accuracy([(X[:4], y[:4]), (X[4:], y[4:])], net) == 1.0
+    assert d2l.evaluate_accuracy(net, [(X, y)]) == 1.0  # d2l 0.17's order
+    assert calls == [False, False, False]
+    w = torch.zeros(1, requires_grad=True)  # something for backward to reach
+    d2l.train_epoch_ch3(net, [(X, y)], lambda y_hat, y: y_hat.sum(1) * w, lambda n: None)
+    assert calls[-1] is True  # training leaves the net's default
+
+
+def test_the_books_dropout_module_is_evaluated_in_eval_mode():
+    class Net(nn.Module):  # d2l 0.17's scratch dropout net: `self.training` switches dropout
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+
+        def forward(self, X):
+            return self.lin(X) * (0.0 if self.training else 1.0)
+
+    torch.manual_seed(0)
+    net = Net()
+    X = torch.randn(50, 2)
+    with torch.no_grad():
+        y = net.lin(X).argmax(1)
+    assert d2l.evaluate_accuracy(net, [(X, y)]) == 1.0 and net.training
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_evaluate_loss_is_the_per_example_mean_whatever_the_reduction(reduction):
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 1)).train()
+    X, y = torch.randn(7, 3), torch.randn(7)  # (B,) targets, (B, 1) outputs: no broadcasting
+    with torch.no_grad():
+        expected = ((net(X).reshape(7) - y) ** 2).mean().item()
+    batches = d2l.load_array((X, y), 3, is_train=False)  # sizes 3, 3, 1
+    got = d2l.evaluate_loss(net, batches, nn.MSELoss(reduction=reduction))
+    assert got == pytest.approx(expected, rel=1e-6)
+    assert net.training  # mode restored
+
+
+def test_evaluate_loss_of_a_function_net_and_the_books_squared_loss():
+    w, b = torch.tensor([[2.0]], requires_grad=True), torch.zeros(1, requires_grad=True)
+    X, y = torch.tensor([[1.0], [2.0]]), torch.tensor([[1.0], [1.0]])
+    got = d2l.evaluate_loss(lambda X: d2l.linreg(X, w, b), [(X, y)], d2l.squared_loss)
+    assert got == pytest.approx((1 / 2 + 9 / 2) / 2)  # (2-1)^2/2 and (4-1)^2/2, averaged
+    assert w.grad is None  # no graph was built
+    with pytest.raises(ConfigError, match="no examples"):
+        d2l.evaluate_loss(lambda X: X, [], d2l.squared_loss)
+
+
 # --- train_ch3 ---------------------------------------------------------------------------------
 
 def run_ch3(capsys, *args, **kwargs):
@@ -388,6 +458,38 @@ def test_the_scratch_softmax_lesson_learns_with_the_users_naive_softmax(tiny_fas
     assert rows[-1][3] > 0.9
 
 
+def test_train_ch3_draws_d2l_017s_curves_to_a_png_and_the_course_only_prints(tiny_fashion, capsys,
+                                                                              tmp_path):
+    train_iter, test_iter = d2l.load_data_fashion_mnist(64, root=tiny_fashion)
+    net = softmax_net()
+    d2l.train_ch3(net, train_iter, test_iter, nn.CrossEntropyLoss(), 2,
+                  torch.optim.SGD(net.parameters(), lr=0.1))
+    out = capsys.readouterr().out
+    pngs = list(tmp_path.glob("*.png"))
+    assert len(pngs) == 1 and f"Animator: drawing to {pngs[0]}" in out
+    assert len(printed_epochs(out)) == 2
+    pngs[0].unlink()
+    d2l.train_ch3(net, train_iter, test_iter, nn.CrossEntropyLoss(), 1, 64, None, None,
+                  torch.optim.SGD(net.parameters(), lr=0.1))
+    assert "Animator" not in capsys.readouterr().out and not list(tmp_path.iterdir())
+
+
+def test_the_courses_iter_next_works_on_every_loader(tiny_fashion):
+    _, test_iter = d2l.load_data_fashion_mnist(16, root=tiny_fashion)
+    X, y = iter(test_iter).next()  # Python 2's spelling, as the course prints it
+    assert X.shape == (16, 1, 28, 28) and torch.equal(y, next(iter(test_iter))[1])
+    it = iter(d2l.load_array((torch.arange(4.0), torch.arange(4)), 3, is_train=False))
+    assert it.next()[1].tolist() == [0, 1, 2] and next(it)[1].tolist() == [3]
+    with pytest.raises(StopIteration):
+        it.next()
+
+
+def test_ipython_display_imports_in_a_plain_script():
+    from IPython import display  # the lessons' first lines; minidl depends on IPython
+
+    assert callable(display.display)
+
+
 def test_flatten_layer():
     assert d2l.FlattenLayer()(torch.zeros(5, 1, 28, 28)).shape == (5, 784)
 
@@ -441,21 +543,54 @@ def test_predict_ch3_titles_true_and_predicted_labels(tiny_fashion, tmp_path, mo
     _, _, _, y_test = load_fashion_mnist(tiny_fashion)
     net = Recorder()
     net.linear = nn.Linear(32 * 32, 10)
-    axes = d2l.predict_ch3(net, test_iter, n=4)
+    shown, show_images = [], d2l.show_images
+    monkeypatch.setattr(sys.modules["minidl.d2l.train"], "show_images",
+                        lambda *args, **kwargs: shown.append(show_images(*args, **kwargs)))
+    assert d2l.predict_ch3(net, test_iter, n=4) is None  # as the book's: nothing for Jupyter to print
+    (axes,) = shown
     trues = d2l.get_fashion_mnist_labels(y_test[:4])
     assert [ax.get_title().split("\n")[0] for ax in axes] == trues
     assert net.training and net.calls == [(False, False)]
     assert "saved figure to" in capsys.readouterr().out
 
 
+@pytest.mark.filterwarnings("error")  # matplotlib warns of an x range [1, 1]
+def test_a_one_point_chart_marks_its_point(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    animator = d2l.Animator(xlabel="epoch", xlim=[1, 1], legend=["train loss", "test acc"])
+    animator.add(1, (0.9, 0.6))  # train_ch3 with num_epochs=1
+    assert [line.get_marker() for line in animator.axes[0].lines] == ["o", "o"]  # a line alone: invisible
+    low, high = animator.axes[0].get_xlim()
+    assert low < 1 < high
+    animator.add(2, (0.5, 0.8))
+    assert [line.get_marker() for line in animator.axes[0].lines] == ["None", "None"]
+    capsys.readouterr()
+
+
+class DisplayHandle:
+    """IPython's: `display(display_id=True)` returns one; `update` redraws that output in place."""
+
+    def __init__(self):
+        self.shown = []
+
+    def update(self, obj):
+        self.shown.append(obj)
+
+
 def test_in_a_notebook_figures_are_left_to_jupyter(tiny_fashion, tmp_path, monkeypatch, capsys):
-    shown = []
+    handles = []
+
+    def display(*objs, display_id=None):
+        assert display_id is True and not objs  # an empty output, filled in by the updates
+        handles.append(DisplayHandle())
+        return handles[-1]
+
     shell = types.SimpleNamespace(kernel=object(),  # a kernel, as far as d2l can tell
                                   events=types.SimpleNamespace(register=lambda *args: None),
                                   enable_gui=lambda gui: None)  # what pyplot asks of a shell
     ipython = types.ModuleType("IPython")
     ipython.version_info, ipython.get_ipython = (9, 0), lambda: shell
-    ipython.display = types.SimpleNamespace(display=shown.append, clear_output=lambda wait: None)
+    ipython.display = types.SimpleNamespace(display=display)  # no clear_output: it wipes printed lines
     monkeypatch.setitem(sys.modules, "IPython", ipython)
     monkeypatch.setattr(plt, "_REPL_DISPLAYHOOK", plt._REPL_DISPLAYHOOK)  # pyplot hooks in once: undo it
     monkeypatch.chdir(tmp_path)
@@ -468,5 +603,75 @@ def test_in_a_notebook_figures_are_left_to_jupyter(tiny_fashion, tmp_path, monke
     finally:
         plt.close("all")
     assert len(printed_epochs(capsys.readouterr().out)) == 2  # printed there too
-    assert len(shown) == 2  # the Animator redrew once per epoch
+    (handle,) = handles
+    assert len(handle.shown) == 2  # the Animator redrew its one display once per epoch
     assert not list(tmp_path.iterdir())  # and nothing was written
+
+
+# --- The book's tensor names -------------------------------------------------------------------
+
+BOOK_ALIASES = {  # d2l 0.17's set, each to the torch function or dtype it names
+    "ones": torch.ones, "zeros": torch.zeros, "tensor": torch.tensor, "arange": torch.arange,
+    "meshgrid": torch.meshgrid, "sin": torch.sin, "sinh": torch.sinh, "cos": torch.cos,
+    "cosh": torch.cosh, "tanh": torch.tanh, "linspace": torch.linspace, "exp": torch.exp,
+    "log": torch.log, "normal": torch.normal, "rand": torch.rand, "matmul": torch.matmul,
+    "int32": torch.int32, "float32": torch.float32, "concat": torch.cat, "stack": torch.stack,
+    "abs": torch.abs, "eye": torch.eye,
+}
+BOOK_METHODS = ["numpy", "size", "reshape", "to", "reduce_sum", "argmax", "astype", "transpose",
+                "reduce_mean"]
+
+
+def test_the_books_aliases_are_exactly_its_set():
+    assert sorted(d2l.aliases.__all__) == sorted([*BOOK_ALIASES, *BOOK_METHODS])
+    for name, target in BOOK_ALIASES.items():
+        assert getattr(d2l, name) is target, name
+
+
+def test_the_books_method_aliases_call_the_tensors_methods():
+    X = torch.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], requires_grad=True)
+    array = d2l.numpy(X * 2)  # detached first, as the book needs
+    assert array.tolist() == [[2.0, -4.0, 6.0], [8.0, 10.0, -12.0]]
+    assert d2l.size(X) == 6  # numel, not the shape
+    assert d2l.reshape(X, (3, 2)).shape == (3, 2) and d2l.reshape(X, -1).shape == (6,)
+    assert d2l.to(X, torch.float64).dtype == torch.float64
+    assert d2l.to(X, torch.device("cpu")).device.type == "cpu"
+    assert d2l.reduce_sum(X).item() == 5.0
+    torch.testing.assert_close(d2l.reduce_sum(X, axis=1, keepdims=True), torch.tensor([[2.0], [3.0]]))
+    assert d2l.argmax(X, axis=1).tolist() == [2, 1] and d2l.argmax(X).item() == 4
+    assert d2l.astype(X, torch.int32).dtype == torch.int32
+    assert d2l.astype(torch.tensor([1.7, -0.2]), d2l.int32).tolist() == [1, 0]
+    assert torch.equal(d2l.transpose(X), X.t())
+    assert d2l.reduce_mean(X).item() == pytest.approx(5 / 6)
+    assert d2l.reduce_mean(X, axis=0).tolist() == [2.5, 1.5, -1.5]
+    assert d2l.concat((X, X), 0).shape == (4, 3) and d2l.stack((X, X)).shape == (2, 2, 3)
+
+
+# --- The data hub ------------------------------------------------------------------------------
+
+def test_download_fetches_a_hub_file_checks_its_sha1_and_caches_it(tmp_path, monkeypatch, capsys):
+    source = tmp_path / "house.csv"
+    source.write_text("Id,SalePrice\n1,200000\n")
+    sha1 = hashlib.sha1(source.read_bytes()).hexdigest()
+    monkeypatch.setitem(d2l.DATA_HUB, "house", (source.as_uri(), sha1))
+    monkeypatch.setenv("MINIDL_CACHE_DIR", str(tmp_path / "cache"))
+    path = d2l.download("house")
+    assert path == str(tmp_path / "cache" / "d2l" / "house.csv")
+    assert open(path).read() == source.read_text() and "Downloading" in capsys.readouterr().out
+    source.unlink()
+    assert d2l.download("house") == path and capsys.readouterr().out == ""  # from the cache
+    assert d2l.download("house", cache_dir=tmp_path / "cache" / "d2l") == path
+
+
+def test_download_refuses_a_wrong_checksum_an_unknown_name_and_a_dead_url(tmp_path, monkeypatch):
+    source = tmp_path / "house.csv"
+    source.write_text("Id\n1\n")
+    monkeypatch.setitem(d2l.DATA_HUB, "house", (source.as_uri(), "0" * 40))
+    with pytest.raises(DatasetError, match="SHA-1 .* not DATA_HUB"):
+        d2l.download("house", cache_dir=tmp_path / "data")
+    assert not (tmp_path / "data" / "house.csv").exists()  # nothing saved
+    with pytest.raises(DatasetError, match="no file 'hose' in d2l.DATA_HUB"):
+        d2l.download("hose")
+    monkeypatch.setitem(d2l.DATA_HUB, "gone", ((tmp_path / "gone.csv").as_uri(), "0" * 40))
+    with pytest.raises(DatasetError, match="could not download gone .* put the file at"):
+        d2l.download("gone", cache_dir=tmp_path / "data")

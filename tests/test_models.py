@@ -6,8 +6,10 @@ import torch
 
 from minidl import concise, manual, scratch
 from minidl.errors import ConfigError
-from minidl.models import (IMPLS, KINDS, OPTIMIZERS, architecture, build_loss, build_model, build_optimizer,
-                           canonical_state, copy_weights, load_canonical_state)
+from minidl.config import IMPLS, OPTIMIZERS
+from minidl.config import MODELS as KINDS
+from minidl.models import (FromFactors, architecture, build_loss, build_model, build_optimizer, canonical_state,
+                           copy_weights, load_canonical_state)
 
 SIZES = {"linreg": 2, "softmax": 784, "mlp": 784}
 
@@ -36,9 +38,9 @@ def test_every_combination_builds_and_trains_one_step(kind, impl):
 
 
 def test_loss_per_kind():
-    assert build_loss("linreg", "scratch") is scratch.squared_loss
-    assert build_loss("softmax", "concise") is concise.cross_entropy
-    assert build_loss("mlp", "scratch") is scratch.cross_entropy
+    assert build_loss("linreg", "scratch", _build("linreg", "scratch")) is scratch.squared_loss
+    assert build_loss("softmax", "concise", _build("softmax", "concise")) is concise.cross_entropy
+    assert build_loss("mlp", "scratch", _build("mlp", "scratch")) is scratch.cross_entropy
 
 
 @pytest.mark.parametrize("call, message", [
@@ -48,10 +50,10 @@ def test_loss_per_kind():
     (lambda: build_model("mlp", "concise", num_inputs=784, activation="step"),
      "unknown activation 'step'; choose one of"),
     (lambda: build_model("mlp", "concise", num_inputs=784, init="zeros"), "unknown init 'zeros'; choose one of normal"),
-    (lambda: build_loss("svm", "scratch"), "unknown model 'svm'"),
+    (lambda: build_loss("svm", "scratch", None), "unknown model 'svm'"),
     (lambda: build_optimizer(_build("mlp", "concise"), "concise", "rmsprop", 0.1),
      "unknown optimizer 'rmsprop'; choose one of sgd, adam, adamw"),
-    (lambda: build_optimizer(_build("mlp", "concise"), "concise", "sgd", 0), "learning rate must be a positive number"),
+    (lambda: build_optimizer(_build("mlp", "concise"), "concise", "sgd", 0), r"learning rate \(--lr\) must be a positive number"),
 ])
 def test_bad_names_list_the_choices(call, message):
     with pytest.raises(ConfigError, match=message):
@@ -66,7 +68,8 @@ def test_optimizer_choices():
     assert isinstance(build_optimizer(_build("mlp", "scratch"), "scratch", "sgd", 0.5), scratch.SGD)
     manual_model = _build("mlp", "manual")
     assert type(build_optimizer(manual_model, "manual", "sgd", 0.5)) is manual.SGD  # no torch.optim import
-    assert type(build_optimizer(manual_model, "manual", "adamw", 0.01)) is torch.optim.AdamW
+    adamw = build_optimizer(manual_model, "manual", "adamw", 0.01)  # torch.optim's, fed from the factors
+    assert type(adamw) is FromFactors and type(adamw.optimizer) is torch.optim.AdamW
     for name in ("adam", "adamw"):
         message = f"scratch models train with minidl's own sgd, not {name}; use --impl manual or --impl concise"
         with pytest.raises(ConfigError, match=message):
@@ -77,7 +80,7 @@ def test_scratch_sgd_state_round_trips():
     optimizer = build_optimizer(_build("linreg", "scratch"), "scratch", "sgd", 0.03)
     other = build_optimizer(_build("linreg", "scratch"), "scratch", "sgd", 1.0)
     other.load_state_dict(optimizer.state_dict())
-    assert other.lr == 0.03
+    assert other.param_groups[0]["lr"] == 0.03
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -173,7 +173,7 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatc
     path.write_bytes(b"old")
 
     def die_half_way(fig, fname, **kwargs):
-        Path(fname).write_bytes(b"partial")
+        fname.write(b"partial")  # the atomic writer hands savefig its temp file
         raise OSError("disk full")
 
     monkeypatch.setattr(Figure, "savefig", die_half_way)

@@ -16,8 +16,9 @@ from minidl.train import TrainingDiverged, fit
 
 
 def tiny(tiny_fashion, **kw):
-    base = dict(model="mlp", epochs=2, lr=0.1, batch_size=64, hidden=(32,), device="cpu",
-                data_dir=str(tiny_fashion), plots=False)
+    base = dict(model="mlp", epochs=2, lr=0.1, batch_size=64, device="cpu", data_dir=str(tiny_fashion), plots=False)
+    if kw.get("model", "mlp") == "mlp":
+        base["hidden"] = (32,)
     return TrainConfig(**{**base, **kw})
 
 

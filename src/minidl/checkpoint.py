@@ -11,6 +11,7 @@ import os
 import pickle
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -20,6 +21,8 @@ from .errors import CheckpointError
 FORMAT = "minidl-checkpoint"
 VERSION = 1
 LAST, BEST = "checkpoint.pt", "best.pt"
+# what every minidl checkpoint holds: evaluate and predict read the first five, resume all of them
+REQUIRED_KEYS = ("architecture", "config", "data", "epoch", "model", "optimizer", "rng", "rows")
 
 
 def save_checkpoint(path: str | Path, state: dict) -> Path:
@@ -60,15 +63,21 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     """Return the state dict saved by :func:`save_checkpoint`, refusing anything else.
 
     Files that need pickled Python code to load are refused (they could run arbitrary code), and so
-    are files that are not minidl checkpoints or come from a newer format.
+    are files that are not minidl checkpoints, come from a newer format or lack one of REQUIRED_KEYS.
     """
     path = find_checkpoint(path)
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # a plain pickle.dump file makes torch warn before it fails
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        needs = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        # torch 2.13 says "Unsupported global: GLOBAL argparse.Namespace was not an allowed global" for
+        # a class outside its allow-list, "unsupported GLOBAL posix.system whose module posix is blocked"
+        # for a function of a blocked module (a __reduce__ payload)
+        needs = re.search(r"\bGLOBAL ([\w.]+)", str(e))
         if needs is None:
-            raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or not a torch file)") from None
+            raise CheckpointError(f"{path} is not a readable checkpoint (not a torch.save file: corrupt, "
+                                  f"or a plain pickle)") from None
         raise CheckpointError(
             f"{path} needs pickled Python code to load ({needs.group(1)}), which minidl refuses to run "
             f"(it could execute anything); it was not written by minidl"
@@ -83,6 +92,10 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
             f"{path} was written by a newer minidl (checkpoint format {state['version']}, this one reads "
             f"up to {VERSION}); upgrade minidl"
         )
+    missing = [key for key in REQUIRED_KEYS if key not in state]
+    if missing:
+        raise CheckpointError(f"{path} is a minidl checkpoint without {', '.join(map(repr, missing))}: it "
+                              f"was damaged or edited; use another checkpoint, or train the run again")
     return state
 
 

@@ -7,13 +7,17 @@ status 2, never a traceback. Heavy modules are imported inside the commands that
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from . import __version__
-from .config import ACTIVATIONS_HELP, DEVICES, IMPLS, INITS, LESSON_DEFAULTS, MODELS, OPTIMIZERS, TrainConfig
+from .checks import check_whole
+from .config import DATA_DIR_HELP, LESSON_DEFAULTS, MODELS, TrainConfig, cli_flag
 from .errors import ConfigError, MinidlError
 
 
@@ -33,25 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train a model. Flags left out take the lesson's defaults: "
                        + "; ".join(f"{m}: lr {d['lr']}, batch {d['batch_size']}, {d['epochs']} epochs"
                                    for m, d in LESSON_DEFAULTS.items()) + ".")
-    t.add_argument("model", nargs="?", metavar="MODEL", help=f"one of {', '.join(MODELS)} (optional with --resume)")
-    t.add_argument("--impl", help=f"{', '.join(IMPLS)}: autograd on plain tensors, torch.nn and torch.optim, "
-                   "or gradients written by hand (default manual: the fastest; all three are tested equal)")
-    t.add_argument("--epochs", type=int, help="number of passes over the training set")
-    t.add_argument("--lr", type=float, help="learning rate (> 0)")
-    t.add_argument("--batch-size", type=int, help="examples per minibatch (>= 1)")
-    t.add_argument("--hidden", type=int, nargs="+", metavar="WIDTH", help="MLP hidden layer widths (default 256)")
-    t.add_argument("--activation", help=f"MLP activation: {ACTIVATIONS_HELP} (default relu)")
-    t.add_argument("--init", help=f"weight initialisation: {', '.join(INITS)} (default normal: N(0, 0.01) on every parameter)")
-    t.add_argument("--optimizer", help=f"{', '.join(OPTIMIZERS)} (default sgd; adam/adamw need --impl concise or manual)")
-    t.add_argument("--seed", type=int, help="seed for initialisation and shuffling (default 0)")
-    t.add_argument("--device", help=f"{', '.join(DEVICES)} (default auto: cuda, then mps, then cpu)")
-    t.add_argument("--data-dir", help="Fashion-MNIST folder (default: $MINIDL_DATA_DIR, else the user cache)")
-    t.add_argument("--csv", help="linreg: fit this CSV table of numeric columns instead of synthetic data")
-    t.add_argument("--target", help="linreg with --csv: the column to predict")
-    t.add_argument("--examples", type=int, dest="num_examples", help="linreg on synthetic data: number of examples (default 1000)")
-    t.add_argument("--out", help="run folder (default runs/<model>-<timestamp>)")
+    add_config_arguments(t)
     t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint")
-    t.add_argument("--no-plots", dest="plots", action="store_false", default=None, help="skip the PNG figures")
     t.add_argument("--quiet", action="store_true", help="print only the final result")
     t.set_defaults(func=cmd_train)
 
@@ -66,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("inputs", nargs="+", metavar="INPUT", help="PNG/JPEG images; for a linreg run, a CSV file")
     pr.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
                     help="Fashion-MNIST shows light clothes on black; auto inverts photos with a light background")
+    pr.add_argument("--raw", action="store_true",
+                    help="the images are 28x28 in Fashion-MNIST's form already: give the model their pixels "
+                    "as they are (no inversion, crop or centring; 28x28 images are never resampled anyway)")
     pr.add_argument("--top", type=int, default=3, help="how many classes to list per image (default 3)")
     pr.set_defaults(func=cmd_predict)
 
@@ -81,10 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
                              ("download", cmd_data_download, "download the four files if missing"),
                              ("show", cmd_data_show, "save a grid of training images with their labels")):
         c = d_sub.add_parser(name, help=text)
-        c.add_argument("--data-dir", help="Fashion-MNIST folder (default: $MINIDL_DATA_DIR, else the user cache)")
+        c.add_argument("--data-dir", help=DATA_DIR_HELP)
         c.set_defaults(func=func)
         if name == "show":
-            c.add_argument("--n", type=int, default=18, help="number of images (default 18)")
+            c.add_argument("--n", type=int, default=18, help=f"number of images, 1 to {MAX_SHOW} (default 18)")
             c.add_argument("--out", default="fashion-mnist.png", help="PNG file to write (default fashion-mnist.png)")
     return p
 
@@ -99,9 +89,17 @@ def run() -> None:
     reference cycles a command makes (matplotlib's figures, a few MB) go with the process, so the
     collector stays off and whatever is alive at the end is frozen out of that last pass.
     ``main()``, which tests call in-process, leaves the collector alone.
+
+    A reader that stops early (``minidl data info | head -3``) ends the program quietly with
+    status 141, as a shell tool killed by SIGPIPE would.
     """
     gc.disable()
-    status = main()
+    try:
+        status = main()
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush at exit
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is left goes nowhere
+        status = 141  # 128 + SIGPIPE, what a shell tool stopped by a closed pipe reports
     gc.freeze()
     sys.exit(status)
 
@@ -121,40 +119,74 @@ def main(argv: list[str] | None = None) -> int:
 
 # --- train ------------------------------------------------------------------------------------
 
-TRAIN_FIELDS = ("model", "impl", "epochs", "lr", "batch_size", "hidden", "activation", "init", "optimizer",
-                "seed", "device", "data_dir", "csv", "target", "num_examples", "plots")
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per TrainConfig field, with the field's type, help and default; given ones only.
+
+    Every flag defaults to None (not given), so that ``--resume`` can tell a flag given now from a
+    value the run already has; TrainConfig fills in the defaults and validates.
+    """
+    for f in dataclasses.fields(TrainConfig):
+        meta = f.metadata
+        if "help" not in meta:
+            continue
+        if meta.get("positional"):
+            parser.add_argument(f.name, nargs="?", metavar=f.name.upper(),
+                                help=f"{meta['help']} (optional with --resume)")
+            continue
+        flag, default = cli_flag(f.name), f.default
+        if f.type == "bool":  # a switch that turns a default-on field off
+            parser.add_argument(flag, dest=f.name, action="store_false", default=None, help=meta["help"])
+            continue
+        kind = int if f.type.startswith(("int", "tuple[int")) else float if f.type.startswith("float") else str
+        shown = (" (default: the lesson's)" if default is None and f.name in LESSON_DEFAULTS["mlp"]
+                 else f" (default {' '.join(map(str, default)) if isinstance(default, tuple) else default})"
+                 if default is not None else "")
+        parser.add_argument(flag, dest=f.name, type=kind, nargs="+" if f.type.startswith("tuple") else None,
+                            metavar=meta.get("metavar"), help=meta["help"] + shown)
 
 
 def cmd_train(args) -> int:
     from .train import fit
 
-    given = {k: getattr(args, k) for k in TRAIN_FIELDS if getattr(args, k) is not None}
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+             if getattr(args, f.name, None) is not None}
     if args.resume:
-        config, out = _resumed_config(args.resume, given, args.out)
+        config = _resumed_config(args.resume, given)
     else:
         if "model" not in given:
             raise ConfigError(f"name a model to train: minidl train {{{','.join(MODELS)}}}")
-        out = args.out or f"runs/{given['model']}-{time.strftime('%Y%m%d-%H%M%S')}"
-        config = TrainConfig(**given, out=out)
+        config = TrainConfig(**{"out": default_run_folder(given["model"]), **given})
     if not args.quiet:
-        print(f"training {config.hyperparameters}; run folder {out}", flush=True)
+        print(f"training {config.hyperparameters}; run folder {config.out}", flush=True)
     history = fit(config, resume=args.resume, progress=not args.quiet)
     _print_final(history)
     return 0
 
 
-def _resumed_config(resume: str, given: dict, out: str | None) -> tuple[TrainConfig, str]:
+def default_run_folder(model: str) -> str:
+    """Return ``runs/<model>-<timestamp>``, with a suffix where a run started in the same second exists."""
+    base = f"runs/{model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidate, n = base, 1
+    while Path(candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _resumed_config(resume: str, given: dict) -> TrainConfig:
     """Return the saved run's config with the flags given now laid over it."""
     from .checkpoint import load_checkpoint
     from .runs import recorded_data_dir
 
+    out = given.pop("out", None)
     if out is not None and Path(out).resolve() != Path(resume).resolve():
         raise ConfigError(f"--resume continues the run in {resume}; leave out --out {out}")
     state = load_checkpoint(resume)
     config = state["config"]
     if "data_dir" not in given:
         config = {**config, "data_dir": recorded_data_dir(state["data"], resume) or config.get("data_dir")}
-    return TrainConfig.from_dict({**config, **given, "out": resume}), resume
+    return TrainConfig.from_dict({**config, **given, "out": resume})
 
 
 def _print_final(history) -> None:
@@ -191,12 +223,14 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from .inference import predict_files
 
-    for line in predict_files(args.run, args.inputs, invert=args.invert, top=args.top):
+    for line in predict_files(args.run, args.inputs, invert=args.invert, raw=args.raw, top=args.top):
         print(line)
     return 0
 
 
 # --- plots and data ---------------------------------------------------------------------------
+
+MAX_SHOW = 200  # images in one `data show` grid: more would not be legible anyway
 
 
 def cmd_plot_activations(args) -> int:
@@ -227,8 +261,7 @@ def cmd_data_show(args) -> int:
     from .data.fashion_mnist import LABELS, load_fashion_mnist
     from .plots import plot_image_grid
 
-    if args.n < 1:
-        raise ConfigError(f"--n must be at least 1, got {args.n}")
+    check_whole("--n", args.n, low=1, high=MAX_SHOW)
     X, y, _, _ = load_fashion_mnist(args.data_dir)
     path = plot_image_grid(X[: args.n], y[: args.n], LABELS, _output_path(args.out), n=args.n)
     print(f"wrote {path}")
@@ -237,8 +270,15 @@ def cmd_data_show(args) -> int:
 
 def _output_path(out: str) -> Path:
     path = Path(out)
+    if path.is_dir():
+        raise ConfigError(f"--out {out} is a folder: give a file name ending in .png, e.g. {path / 'figure.png'}")
     if path.suffix.lower() != ".png":
         raise ConfigError(f"--out {out}: give a file name ending in .png")
     if not path.parent.is_dir():
         raise ConfigError(f"--out {out}: the folder {path.parent} does not exist")
+    try:  # the figure is written to a temp file beside it first: try that before drawing anything
+        tempfile.TemporaryFile(dir=path.parent).close()
+    except OSError as e:
+        raise ConfigError(f"--out {out}: cannot write in {path.parent} ({e.strerror}); "
+                          f"choose a folder you can write to") from None
     return path

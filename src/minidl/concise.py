@@ -1,13 +1,13 @@
 """The lesson's models, concise: torch.nn layers and losses, torch.optim's SGD.
 
-Its twin ``scratch.py`` defines the same names in the same order from plain tensors;
-``diff src/minidl/scratch.py src/minidl/concise.py`` shows what the library replaces.
+Its twins define the same names in the same order: ``scratch.py`` from plain tensors and
+autograd, ``manual.py`` with every gradient written by hand. ``diff src/minidl/scratch.py
+src/minidl/concise.py`` shows what the library replaces.
 
-Contracts both twins keep:
+Contracts the twins keep (``minidl.params`` holds the machinery they share):
 
-- Parameters live in canonical form: linreg ``w (d, 1), b (1,)``; softmax ``W (784, 10), b (10,)``;
-  MLP ``W1 (784, h1), b1 (h1,), W2 ...``, inputs times weights (nn.Linear stores the transpose).
-  Both draw them with ``init_params``, so the same seed gives both twins the same weights.
+- Parameters live in canonical form and are drawn by ``init_params``: the same seed gives every
+  twin the same weights.
 - Losses return the *mean* over the batch, and ``sgd`` steps by ``lr`` times that mean's gradient:
   the batch size is divided out once, in the loss, never again in the update.
 - ``accuracy`` returns a count of correct predictions; divide the sum over batches by the number
@@ -16,43 +16,15 @@ Contracts both twins keep:
 import torch
 from torch import Tensor, nn
 
-from minidl import scratch
 from minidl.activations import get_activation
-
-# --- Parameters in canonical form: drawn, checked and fed the same way in both twins -----------
-# Shared, not replaced: torch.nn.init draws the same distributions, but from the global RNG and
-# in nn.Linear's (out, in) layout, so one seed would not give both twins the same weights.
-
-INITS = scratch.INITS
-init_params = scratch.init_params
-check_inputs = scratch.check_inputs
-check_state = scratch.check_state
-mlp_shapes = scratch.mlp_shapes
+from minidl.params import Sequential as Model
+from minidl.params import check_inputs, init_params, mlp_shapes
+from minidl.scratch import accuracy  # torch.nn has no accuracy: the scratch twin's count of correct rows
 
 
-class Model(nn.Sequential):
-    """nn.Sequential that also reads and writes its weights in the scratch twin's canonical form."""
-
-    def __init__(self, params: dict[str, Tensor], *layers: nn.Module):
-        super().__init__(*layers)
-        self.names = tuple(params)  # canonical order: w, b / W, b / W1, b1, W2, b2, ...
-        self.load_canonical_state(params)
-
-    # __call__, named_parameters, parameters, state_dict, load_state_dict, to, train and eval
-    # come from nn.Module.
-
-    def canonical_state(self) -> dict[str, Tensor]:
-        """Return the parameters in canonical form: each nn.Linear's (out, in) weight transposed."""
-        linears = [layer for layer in self if isinstance(layer, nn.Linear)]
-        views = [t.detach() for linear in linears for t in (linear.weight.T, linear.bias)]
-        return dict(zip(self.names, views))  # views: they share memory with the parameters
-
-    def load_canonical_state(self, state: dict[str, Tensor]) -> None:
-        """Copy canonical ``state`` into the nn.Linear layers, transposing each weight."""
-        current = self.canonical_state()  # views of the parameters: copying into them writes the parameters
-        check_state(state, current, type(self).__name__)
-        for name, view in current.items():
-            view.copy_(state[name])
+def objective(model: Model, loss):
+    """Return ``loss`` itself: autograd's graph already leads from each loss back through the model."""
+    return loss
 
 
 # --- Linear regression -------------------------------------------------------------------------
@@ -130,9 +102,6 @@ def cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
     tensor(2000.)
     """
     return nn.functional.cross_entropy(logits, y.reshape(-1))
-
-
-accuracy = scratch.accuracy  # torch.nn has no accuracy: the scratch twin's count of correct rows
 
 
 class SoftmaxRegression(Model):

@@ -1,10 +1,16 @@
-"""The one frozen configuration of a training run, validated once and saved beside its metrics."""
+"""The one frozen configuration of a training run, validated once and saved beside its metrics.
+
+It is the single home of every run rule: the choice lists (models, implementations, inits,
+activations, optimizers, devices), the lessons' defaults and every validation. The command line is
+built from its fields (their types, defaults and help text), so a flag can never disagree with it.
+Nothing here imports torch, so ``minidl --help`` answers at once.
+"""
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
+from .checks import check_choice, check_positive, check_whole
 from .errors import ConfigError
 
 MODELS = ("linreg", "softmax", "mlp")
@@ -15,7 +21,10 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 # the names of minidl.activations.ACTIVATIONS (a test keeps the two equal); listed here so that
 # building the command line's help does not import torch
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu", "softplus")
-ACTIVATIONS_HELP = ", ".join(ACTIVATIONS)
+ACTIVATION_ALIASES = {"swish": "silu"}  # other names people use; each activation is listed once
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes seeds in [0, 2**64); json and int64 fit 2**63
+
+DATA_DIR_HELP = "Fashion-MNIST folder (default: $MINIDL_DATA_DIR, else the user cache)"
 
 # The lessons' hyperparameters: what a learner gets without a single flag.
 LESSON_DEFAULTS = {
@@ -23,6 +32,28 @@ LESSON_DEFAULTS = {
     "softmax": {"lr": 0.1, "batch_size": 256, "epochs": 10},
     "mlp": {"lr": 0.5, "batch_size": 256, "epochs": 5},
 }
+# the fields only some models read: giving one to another model is a mistake, not a silent no-op
+APPLIES_TO = {"hidden": ("mlp",), "activation": ("mlp",), "csv": ("linreg",), "target": ("linreg",),
+              "num_examples": ("linreg",), "data_dir": ("softmax", "mlp")}
+
+
+def option(default, help: str, *, flag: str | None = None, metavar: str | None = None):
+    """Return a dataclass field that the command line offers as a flag with this ``help``."""
+    return field(default=default, metadata={"help": help, "flag": flag, "metavar": metavar})
+
+
+def check_lr(lr) -> float:
+    """Return ``lr`` if it is a positive finite number, else raise ConfigError."""
+    return check_positive("learning rate (--lr)", lr)
+
+
+def check_optimizer(impl: str, optimizer: str) -> None:
+    """Raise ConfigError unless the ``impl`` twin trains with ``optimizer`` (scratch has only its own sgd)."""
+    if impl == "scratch" and optimizer != "sgd":
+        raise ConfigError(
+            f"scratch models train with minidl's own sgd, not {optimizer}; "
+            f"use --impl manual or --impl concise to train with torch.optim's {optimizer}"
+        )
 
 
 @dataclass(frozen=True)
@@ -34,56 +65,60 @@ class TrainConfig:
     >>> TrainConfig(model="mlp", lr=0)
     Traceback (most recent call last):
     ...
-    minidl.errors.ConfigError: learning rate must be a positive number, got lr=0
+    minidl.errors.ConfigError: learning rate (--lr) must be a positive number, got 0
     """
 
-    model: str = "mlp"
-    impl: str = "manual"
-    epochs: int | None = None
-    lr: float | None = None
-    batch_size: int | None = None
-    hidden: tuple[int, ...] = (256,)
-    activation: str = "relu"
-    init: str = "normal"
-    optimizer: str = "sgd"
-    seed: int = 0
-    device: str = "auto"
-    data_dir: str | None = None  # Fashion-MNIST folder; None: MINIDL_DATA_DIR, else the user cache
-    csv: str | None = None  # linreg only: fit this table instead of the synthetic data
-    target: str | None = None  # the CSV column to predict
-    num_examples: int = 1000  # linreg on synthetic data: training examples (the lesson's 1,000)
-    out: str | None = None  # run folder; None: write nothing
-    plots: bool = True
+    model: str = field(default="mlp", metadata={"help": f"one of {', '.join(MODELS)}", "positional": True})
+    impl: str = option("manual", f"{', '.join(IMPLS)}: autograd on plain tensors, torch.nn and torch.optim, "
+                       "or gradients written by hand (manual: the fastest; all three are tested equal)")
+    epochs: int | None = option(None, "number of passes over the training set")
+    lr: float | None = option(None, "learning rate (> 0)")
+    batch_size: int | None = option(None, "examples per minibatch (>= 1)")
+    hidden: tuple[int, ...] = option((256,), "MLP hidden layer widths", metavar="WIDTH")
+    activation: str = option("relu", f"MLP activation: {', '.join(ACTIVATIONS)}")
+    init: str = option("normal", f"weight initialisation: {', '.join(INITS)} (normal: N(0, 0.01) on every parameter)")
+    optimizer: str = option("sgd", f"{', '.join(OPTIMIZERS)} (adam and adamw need --impl concise or manual)")
+    seed: int = option(0, f"seed for initialisation and shuffling (0 to {MAX_SEED})")
+    device: str = option("auto", f"{', '.join(DEVICES)} (auto: cuda, then mps, then cpu)")
+    data_dir: str | None = option(None, DATA_DIR_HELP)
+    csv: str | None = option(None, "linreg: fit this CSV table of numeric columns instead of synthetic data")
+    target: str | None = option(None, "linreg with --csv: the column to predict")
+    num_examples: int = option(1000, "linreg on synthetic data: number of examples", flag="--examples")
+    out: str | None = option(None, "run folder (default runs/<model>-<timestamp>)")
+    plots: bool = option(True, "skip the PNG figures", flag="--no-plots")
 
     def __post_init__(self):
-        _choice("model", self.model, MODELS)
+        check_choice("model", self.model, MODELS)
         for name, value in LESSON_DEFAULTS[self.model].items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
         object.__setattr__(self, "hidden", tuple(self.hidden))
-        _choice("impl", self.impl, IMPLS)
-        _choice("init", self.init, INITS)
-        _choice("activation", self.activation, ACTIVATIONS)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("device", self.device, DEVICES)
-        if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr <= 0:
-            raise ConfigError(f"learning rate must be a positive number, got lr={self.lr}")
-        _positive_int("batch_size", self.batch_size, "batch size")
-        _positive_int("epochs", self.epochs, "number of epochs")
-        _positive_int("num_examples", self.num_examples, "number of synthetic examples")
+        check_choice("impl", self.impl, IMPLS)
+        check_choice("init", self.init, INITS)
+        check_choice("activation", self.activation, ACTIVATIONS, aliases=ACTIVATION_ALIASES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("device", self.device, DEVICES)
+        check_lr(self.lr)
+        check_whole("batch size (--batch-size)", self.batch_size)
+        check_whole("number of epochs (--epochs)", self.epochs)
+        check_whole("number of synthetic examples (--examples)", self.num_examples)
+        check_whole("seed (--seed)", self.seed, low=0, high=MAX_SEED)
         if self.model == "mlp" and not self.hidden:
             raise ConfigError("an MLP needs at least one hidden layer, e.g. --hidden 256")
         for width in self.hidden:
-            _positive_int("hidden", width, "hidden layer width")
-        if self.impl == "scratch" and self.optimizer != "sgd":
-            raise ConfigError(
-                f"scratch models train with minidl's own sgd, not {self.optimizer}; "
-                f"use --impl manual or --impl concise to train with torch.optim's {self.optimizer}"
-            )
+            check_whole("hidden layer width (--hidden)", width)
+        check_optimizer(self.impl, self.optimizer)
         if (self.csv is None) != (self.target is None):
             raise ConfigError("--csv and --target go together: name the table and the column to predict")
-        if self.csv is not None and self.model != "linreg":
-            raise ConfigError(f"--csv fits a table with linear regression; it does not apply to {self.model}")
+        self._check_applies()
+
+    def _check_applies(self) -> None:
+        """Raise ConfigError for a field set away from its default that this model never reads."""
+        defaults = {f.name: f.default for f in fields(self)}
+        for name, models in APPLIES_TO.items():
+            if self.model not in models and getattr(self, name) != defaults[name]:
+                flag = cli_flag(name)
+                raise ConfigError(f"{flag} does not apply to {self.model}; it is for {' and '.join(models)}")
 
     def to_dict(self) -> dict:
         """Return the config as JSON-ready data (the inverse of :meth:`from_dict`)."""
@@ -109,14 +144,11 @@ class TrainConfig:
         """Return a one-line summary, e.g. ``mlp (concise) 784-256-10 relu, sgd lr 0.5, batch 256``."""
         shape = "-".join(str(h) for h in self.hidden) if self.model == "mlp" else ""
         arch = f"{self.model} ({self.impl})" + (f" hidden {shape} {self.activation}" if shape else "")
-        return f"{arch}, {self.optimizer} lr {self.lr:g}, batch {self.batch_size}, {self.epochs} epochs, seed {self.seed}"
+        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        return f"{arch}, {self.optimizer} lr {self.lr:g}, batch {self.batch_size}, {epochs}, seed {self.seed}"
 
 
-def _choice(name, value, choices):
-    if value not in choices:
-        raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
-
-
-def _positive_int(name, value, what):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{what} must be a whole number >= 1, got {name}={value}")
+def cli_flag(name: str) -> str:
+    """Return the command-line flag of a TrainConfig field, e.g. ``--batch-size`` for batch_size."""
+    meta = {f.name: f.metadata for f in fields(TrainConfig)}[name]
+    return meta.get("flag") or "--" + name.replace("_", "-")

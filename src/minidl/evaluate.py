@@ -85,3 +85,12 @@ class Totals:
 
 def prefixed(prefix, d):
     return {f"{prefix}_{k}" if prefix else k: v for k, v in d.items()}
+
+
+def class_report(totals: Totals, class_names) -> tuple[dict, torch.Tensor]:
+    """Return ``({"per_class_acc": {name: acc}, "confusion": [[...]]}, predictions)`` of a classifier's Totals."""
+    outputs, targets = totals.outputs()
+    predictions = outputs.argmax(dim=1)
+    confusion = confusion_matrix(targets, predictions, len(class_names))
+    report = {"per_class_acc": dict(zip(class_names, per_class_accuracy(confusion))), "confusion": confusion.tolist()}
+    return report, predictions

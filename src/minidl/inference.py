@@ -8,10 +8,9 @@ import torch
 from . import checkpoint as ckpt
 from .config import TrainConfig
 from .errors import DatasetError
-from .evaluate import confusion_matrix, evaluate, per_class_accuracy
-from .models import architecture, build_loss, build_model
-
-IMAGE_SIZE = 28
+from .evaluate import class_report, evaluate
+from .images import has_object, load_image
+from .models import build_loss, load_weights, model_for
 
 
 def load_model(run_or_checkpoint, *, best: bool = False):
@@ -20,11 +19,8 @@ def load_model(run_or_checkpoint, *, best: bool = False):
     state = ckpt.load_checkpoint(path)
     config = TrainConfig.from_dict(state["config"])
     facts = state["data"]
-    model = build_model(config.model, config.impl, num_inputs=facts["num_inputs"],
-                        num_outputs=facts["num_outputs"], hidden=config.hidden,
-                        activation=config.activation, init=config.init, seed=config.seed)
-    ckpt.check_architecture(path, state["architecture"], architecture(model))
-    model.load_state_dict(state["model"])
+    model = model_for(config, facts["num_inputs"], facts["num_outputs"])
+    load_weights(model, state, path)
     model.eval()
     return model, config, {**state, "path": path}
 
@@ -50,28 +46,33 @@ def evaluate_run(run_or_checkpoint, *, best: bool = False, data_dir: str | None 
     test = evaluate(model, data.test, build_loss(config.model, config.impl, model), data.classifies)
     report.update(test.means(None))
     if data.classifies:
-        outputs, targets = test.outputs()
-        confusion = confusion_matrix(targets, outputs.argmax(dim=1), data.num_outputs)
-        report["per_class_acc"] = dict(zip(data.class_names, per_class_accuracy(confusion)))
+        report["per_class_acc"] = class_report(test, data.class_names)[0]["per_class_acc"]
     return report
 
 
-def predict_files(run_or_checkpoint, inputs: list[str], *, invert: str = "auto", top: int = 3) -> list[str]:
-    """Return one printable line per input: top classes for images, the prediction for CSV rows."""
+def predict_files(run_or_checkpoint, inputs: list[str], *, invert: str = "auto", raw: bool = False,
+                  top: int = 3) -> list[str]:
+    """Return one printable line per input: top classes for images, the prediction for CSV rows.
+
+    ``invert`` and ``raw`` say how an image is made into the model's input (see :func:`load_image`).
+    """
     model, config, state = load_model(run_or_checkpoint)
     facts = state["data"]
     if config.model == "linreg":
         return _predict_rows(model, facts, inputs)
     names = facts["class_names"]
     top = max(1, min(top, len(names)))
-    images = torch.stack([load_image(p, invert=invert) for p in inputs])  # (N, 28, 28) uint8
-    with torch.no_grad():
-        probs = torch.softmax(model(images.float() / 255), dim=1)
-    lines = []
-    for path, p in zip(inputs, probs):
-        values, indices = p.topk(top)
-        ranked = ", ".join(f"{names[i]} {v:.2f}" for v, i in zip(values.tolist(), indices.tolist()))
-        lines.append(f"{path}: {ranked}")
+    images = [load_image(p, invert=invert, raw=raw) for p in inputs]  # each (28, 28) uint8
+    lines = [f"{path}: holds no object (no pixel stands out from the background); nothing to classify"
+             for path in inputs]
+    shown = [i for i, image in enumerate(images) if has_object(image)]
+    if shown:
+        with torch.no_grad():
+            probs = torch.softmax(model(torch.stack([images[i] for i in shown]).float() / 255), dim=1)
+        for i, p in zip(shown, probs):
+            values, indices = p.topk(top)
+            ranked = ", ".join(f"{names[k]} {v:.2f}" for v, k in zip(values.tolist(), indices.tolist()))
+            lines[i] = f"{inputs[i]}: {ranked}"
     return lines
 
 
@@ -90,42 +91,3 @@ def _predict_rows(model, facts, inputs) -> list[str]:
     target = table.get("target", "y")
     return [f"row {i + 1}: {target} = {v:.4f}" for i, v in enumerate(y_hat.tolist())]
 
-
-def load_image(path, *, invert: str = "auto") -> torch.Tensor:
-    """Return an image file as a (28, 28) uint8 tensor in Fashion-MNIST's convention.
-
-    Fashion-MNIST shows a light object on a black background, centred in 28x28 pixels. Photos are
-    usually the opposite, so ``invert="auto"`` inverts an image whose border is mostly light
-    ("yes"/"no" force the choice). The object is then cropped to its bounding box, scaled so its
-    longer side is 28 pixels, and centred, as the dataset's own images were made.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            grey = torch.frombuffer(bytearray(im.convert("L").tobytes()), dtype=torch.uint8)
-            grey = grey.reshape(im.size[1], im.size[0])
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such image file") from None
-    except (UnidentifiedImageError, OSError) as e:
-        raise DatasetError(f"{path}: cannot read it as an image (PNG or JPEG expected): {e}") from None
-    border = torch.cat([grey[0], grey[-1], grey[:, 0], grey[:, -1]]).float()
-    if invert == "yes" or (invert == "auto" and border.mean() > 127):
-        grey = 255 - grey
-    return _fit_to_square(grey)
-
-
-def _fit_to_square(grey: torch.Tensor) -> torch.Tensor:
-    from PIL import Image
-
-    rows = (grey > 32).any(dim=1).nonzero()
-    cols = (grey > 32).any(dim=0).nonzero()
-    if len(rows) and len(cols):  # crop to the object; a blank image stays whole
-        grey = grey[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
-    h, w = grey.shape
-    scale = IMAGE_SIZE / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = Image.fromarray(grey.numpy()).resize(size, Image.LANCZOS)
-    canvas = Image.new("L", (IMAGE_SIZE, IMAGE_SIZE), 0)
-    canvas.paste(small, ((IMAGE_SIZE - size[0]) // 2, (IMAGE_SIZE - size[1]) // 2))
-    return torch.frombuffer(bytearray(canvas.tobytes()), dtype=torch.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE)

@@ -2,7 +2,8 @@
 
 Every model, scratch, concise or manual, can show its parameters in canonical form (linreg ``w (d, 1),
 b (1,)``; softmax ``W (784, 10), b (10,)``; MLP ``W1 (784, h1), b1 (h1,), ...``); that common form is
-how weights cross from one twin to the other and how an architecture is described.
+how weights cross from one twin to another and how an architecture is described. The names a
+registry accepts (models, implementations, optimizers) are ``minidl.config``'s, checked there.
 
 >>> model = build_model("mlp", "concise", num_inputs=784, hidden=(32,))
 >>> architecture(model)["shapes"]
@@ -11,84 +12,108 @@ how weights cross from one twin to the other and how an architecture is describe
 import torch
 
 from minidl import concise, manual, scratch
-from minidl.errors import ConfigError
+from minidl.checks import check_choice
+from minidl.config import IMPLS, MODELS, OPTIMIZERS, check_lr, check_optimizer
+from minidl.errors import CheckpointError, ConfigError
 
-KINDS = ("linreg", "softmax", "mlp")
-IMPLS = ("scratch", "concise", "manual")
-OPTIMIZERS = ("sgd", "adam", "adamw")
-
-_TWINS = {"scratch": scratch, "concise": concise, "manual": manual}
-_KIND_OF = {"LinearRegression": "linreg", "SoftmaxRegression": "softmax", "MLP": "mlp"}  # class name -> kind
-_TORCH_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-
-
-def _check_choice(what: str, value, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+TWINS = {"scratch": scratch, "concise": concise, "manual": manual}
+CLASSES = {"linreg": "LinearRegression", "softmax": "SoftmaxRegression", "mlp": "MLP"}  # the same in every twin
+LOSSES = {"linreg": "squared_loss", "softmax": "cross_entropy", "mlp": "cross_entropy"}
 
 
 def build_model(kind: str, impl: str, *, num_inputs: int, num_outputs: int = 10, hidden=(256,),
                 activation: str = "relu", init: str = "normal", seed: int = 0):
     """Return a fresh ``kind`` model from the ``impl`` twin, its weights drawn from ``seed``.
 
-    linreg has one output and no hidden layers: it ignores num_outputs, hidden and activation.
+    linreg has one output and no hidden layers: it takes only num_inputs, init and seed.
 
     >>> build_model("softmax", "scratch", num_inputs=784).W.shape
     torch.Size([784, 10])
     """
-    _check_choice("model", kind, KINDS)
-    _check_choice("implementation", impl, IMPLS)
-    twin = _TWINS[impl]
+    cls = getattr(_twin(impl), CLASSES[check_choice("model", kind, MODELS)])
     if kind == "linreg":
-        return twin.LinearRegression(num_inputs, init=init, seed=seed)
+        return cls(num_inputs, init=init, seed=seed)
     if kind == "softmax":
-        return twin.SoftmaxRegression(num_inputs, num_outputs, init=init, seed=seed)
-    return twin.MLP(num_inputs, hidden, num_outputs, activation=activation, init=init, seed=seed)
+        return cls(num_inputs, num_outputs, init=init, seed=seed)
+    return cls(num_inputs, hidden, num_outputs, activation=activation, init=init, seed=seed)
 
 
-def build_loss(kind: str, impl: str, model=None):
-    """Return the ``impl`` twin's loss for ``kind``: squared_loss for linreg, else cross_entropy.
+def model_for(config, num_inputs: int, num_outputs: int):
+    """Return the fresh model a TrainConfig describes for data of that many inputs and outputs."""
+    return build_model(config.model, config.impl, num_inputs=num_inputs, num_outputs=num_outputs,
+                       hidden=config.hidden, activation=config.activation, init=config.init, seed=config.seed)
 
-    All return the mean over the batch. The manual twin's loss is bound to ``model`` (required
-    there): its ``backward()`` runs the model's hand-written backward pass.
+
+def build_loss(kind: str, impl: str, model):
+    """Return the ``impl`` twin's loss for ``kind`` (squared_loss for linreg, else cross_entropy), for ``model``.
+
+    Every loss returns the mean over the batch and has a ``backward()`` that reaches ``model``:
+    through autograd's graph in scratch and concise, through the hand-written pass in manual.
     """
-    _check_choice("model", kind, KINDS)
-    _check_choice("implementation", impl, IMPLS)
-    twin = _TWINS[impl]
-    name = "squared_loss" if kind == "linreg" else "cross_entropy"
-    if impl != "manual":
-        return getattr(twin, name)
-    if not isinstance(model, manual.Model):
-        raise ConfigError(f"the manual {name} is bound to the model it trains: pass a manual model, got {model!r}")
-    return manual.Objective(model, getattr(manual, name))
+    twin = _twin(impl)
+    return twin.objective(model, getattr(twin, LOSSES[check_choice("model", kind, MODELS)]))
 
 
 def build_optimizer(model, impl: str, name: str, lr: float):
     """Return the optimizer ``name`` over ``model``'s parameters with learning rate ``lr``.
 
     Scratch models train with minidl's own SGD; concise ones with torch.optim's SGD, Adam or AdamW;
-    manual ones with minidl's SGD (which steps from the backward pass's factors), or torch.optim's
-    Adam and AdamW (they read the .grad the backward pass then writes).
+    manual ones with minidl's SGD (which steps from the backward pass's gradient factors), or
+    torch.optim's Adam and AdamW, fed each step the gradients those factors multiply out to.
     """
-    _check_choice("implementation", impl, IMPLS)
-    _check_choice("optimizer", name, OPTIMIZERS)
-    if not lr > 0:
-        raise ConfigError(f"learning rate must be a positive number, got lr={lr}")
-    if impl == "manual":
-        return manual.SGD(model, lr) if name == "sgd" else _TORCH_OPTIMIZERS[name](model.parameters(), lr=lr)
-    if impl == "concise":
-        return _TORCH_OPTIMIZERS[name](model.parameters(), lr=lr)
-    if name != "sgd":
-        raise ConfigError(
-            f"scratch models train with minidl's own sgd, not {name}; "
-            f"use --impl manual or --impl concise to train with torch.optim's {name}"
-        )
-    return scratch.SGD(model.parameters(), lr)
+    _twin(impl)
+    check_choice("optimizer", name, OPTIMIZERS)
+    check_optimizer(impl, name)
+    check_lr(lr)
+    if name == "sgd":
+        return _twin(impl).SGD(model if impl == "manual" else model.parameters(), lr)
+    optimizer = _TORCH_OPTIMIZERS[name](model.parameters(), lr=lr)
+    return FromFactors(model, optimizer) if impl == "manual" else optimizer
 
 
-def _check_model(model) -> None:
-    if not isinstance(model, (scratch.Model, concise.Model)):
-        raise ConfigError(f"expected a minidl model (see build_model), got {type(model).__name__}")
+_TORCH_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
+class FromFactors:
+    """A torch.optim optimizer for a manual model: each step first sets ``.grad`` from the factors.
+
+    The manual backward pass keeps every gradient as two factors (H, dZ); torch.optim reads
+    ``.grad``, so ``step()`` multiplies them out there, then lets the torch optimizer step.
+    """
+
+    def __init__(self, model, optimizer: torch.optim.Optimizer):
+        self.model, self.optimizer = model, optimizer
+        self.param_groups = optimizer.param_groups
+
+    def step(self) -> None:
+        if self.model.grads is None:
+            return
+        for param, grad in zip(self.model.parameters(), self.model.canonical_grads().values()):
+            param.grad = grad
+        self.optimizer.step()
+
+    def zero_grad(self) -> None:
+        self.model.grads = None
+        self.optimizer.zero_grad()
+
+    def state_dict(self) -> dict:
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state)
+
+
+def _twin(impl: str):
+    return TWINS[check_choice("implementation", impl, IMPLS)]
+
+
+def identify(model) -> tuple[str, str]:
+    """Return ``(kind, impl)`` of a minidl model, e.g. ``("mlp", "manual")``; ConfigError for anything else."""
+    for impl, twin in TWINS.items():
+        for kind, name in CLASSES.items():
+            if type(model) is getattr(twin, name):
+                return kind, impl
+    raise ConfigError(f"expected a minidl model (see build_model), got {type(model).__name__}")
 
 
 def canonical_state(model) -> dict[str, torch.Tensor]:
@@ -96,13 +121,13 @@ def canonical_state(model) -> dict[str, torch.Tensor]:
 
     The tensors are views sharing memory with the model's parameters: clone them to keep a copy.
     """
-    _check_model(model)
+    identify(model)
     return model.canonical_state()
 
 
 def load_canonical_state(model, state: dict[str, torch.Tensor]) -> None:
     """Copy canonical ``state`` into ``model``; ConfigError names both sides if names or shapes differ."""
-    _check_model(model)
+    identify(model)
     model.load_canonical_state(state)
 
 
@@ -112,18 +137,16 @@ def architecture(model) -> dict:
     >>> architecture(build_model("linreg", "scratch", num_inputs=2))
     {'kind': 'linreg', 'impl': 'scratch', 'shapes': {'w': [2, 1], 'b': [1]}}
     """
-    _check_model(model)
-    # manual models are scratch.Model underneath: ask for the narrower class first
-    impl = "manual" if isinstance(model, manual.Model) else "concise" if isinstance(model, concise.Model) else "scratch"
-    arch = {"kind": _KIND_OF[type(model).__name__], "impl": impl}
-    if arch["kind"] == "mlp":
+    kind, impl = identify(model)
+    arch = {"kind": kind, "impl": impl}
+    if kind == "mlp":
         arch["activation"] = model.activation
-    arch["shapes"] = {name: list(t.shape) for name, t in canonical_state(model).items()}
+    arch["shapes"] = {name: list(t.shape) for name, t in model.canonical_state().items()}
     return arch
 
 
 def copy_weights(src, dst) -> None:
-    """Copy ``src``'s weights into ``dst`` (scratch or concise, either way) through canonical form.
+    """Copy ``src``'s weights into ``dst`` (any twin into any twin) through canonical form.
 
     >>> a = build_model("softmax", "scratch", num_inputs=784, seed=1)
     >>> b = build_model("softmax", "concise", num_inputs=784, seed=2)
@@ -134,13 +157,27 @@ def copy_weights(src, dst) -> None:
     src_arch, dst_arch = architecture(src), architecture(dst)
     if {**src_arch, "impl": None} != {**dst_arch, "impl": None}:
         raise ConfigError(
-            f"cannot copy weights between different architectures: {_describe(src_arch)} into {_describe(dst_arch)}"
+            f"cannot copy weights between different architectures: {describe(src_arch)} into {describe(dst_arch)}"
         )
     load_canonical_state(dst, canonical_state(src))
 
 
-def _describe(arch: dict) -> str:
+def describe(arch: dict) -> str:
     """Return e.g. ``mlp (scratch, relu; W1 (784, 256), b1 (256,), ...)``."""
-    shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape in arch["shapes"].items())
-    extra = f", {arch['activation']}" if "activation" in arch else ""
-    return f"{arch['kind']} ({arch['impl']}{extra}; {shapes})"
+    shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape in arch.get("shapes", {}).items())
+    extra = f", {arch['activation']}" if arch.get("activation") else ""
+    return f"{arch.get('kind')} ({arch.get('impl')}{extra}; {shapes})"
+
+
+def load_weights(model, state: dict, where) -> None:
+    """Copy a checkpoint ``state``'s weights into ``model``; CheckpointError naming ``where`` if they do not fit.
+
+    The one path from a checkpoint to a model: training's resume, evaluate and predict all take it.
+    """
+    saved, built = state["architecture"], architecture(model)
+    if saved != built:
+        raise CheckpointError(
+            f"{where} holds a {describe(saved)} but this run builds a {describe(built)}; "
+            f"use the same model settings, or start a new run"
+        )
+    model.load_state_dict(state["model"])

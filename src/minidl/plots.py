@@ -1,12 +1,10 @@
 """PNG figures of a run: curves, predictions, confusion matrix, activations, images, linreg fit.
 
 Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas, so pyplot's global state
-(and any window) is never touched. Every function writes its PNG atomically (a temp file in the
-same folder, then :func:`os.replace`) and returns the path it wrote.
+(and any window) is never touched. Every function writes its PNG atomically
+(:func:`minidl.files.atomic_write`) and returns the path it wrote.
 """
 import math
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,8 @@ from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from minidl.files import atomic_write
+
 DPI = 120
 MISTAKE, CORRECT = "tab:red", "darkgreen"
 
@@ -24,14 +24,8 @@ def _save(fig: Figure, path) -> Path:
     """Return `path` after writing `fig` there as a PNG, atomically (temp file, then os.replace)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        FigureCanvasAgg(fig)  # an Agg canvas of its own: pyplot and its backend stay untouched
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # only still there if writing or replacing failed
-    return path
+    FigureCanvasAgg(fig)  # an Agg canvas of its own: pyplot and its backend stay untouched
+    return atomic_write(path, lambda f: fig.savefig(f, format="png"))
 
 
 def _numpy(x) -> np.ndarray:

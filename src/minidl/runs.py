@@ -9,10 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
-import os
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,11 +18,12 @@ import torch
 from . import __version__
 from . import checkpoint as ckpt
 from .config import TrainConfig
-from .data.fashion_mnist import LABELS, default_root, load_fashion_mnist
+from .data.fashion_mnist import LABELS, read_fashion_mnist
 from .data.loader import Loader
 from .data.synthetic import TRUE_B, TRUE_W, synthetic_data
 from .data.tables import load_table
 from .errors import ConfigError, DatasetError
+from .files import write_json, write_text
 
 EVAL_BATCH = 1024  # evaluation needs no small batches: fewer, larger matmuls are faster
 
@@ -97,16 +95,15 @@ def load_run_data(config: TrainConfig, device) -> RunData:
             num_inputs=len(TRUE_W), num_outputs=1, classifies=False,
             source=f"synthetic: y = X w + b + noise, w={list(TRUE_W)}, b={TRUE_B}",
         )
-    # download on first use only into the default place; a folder the user names must hold the data
-    X_train, y_train, X_test, y_test = load_fashion_mnist(config.data_dir, download=config.data_dir is None)
-    root = Path(config.data_dir).expanduser() if config.data_dir else default_root()
+    # a folder named by --data-dir must already hold the data: a typo never starts a download
+    fm = read_fashion_mnist(config.data_dir, download=config.data_dir is None)
     return RunData(
-        train=training(X_train, y_train),
-        test=Loader(X_test, y_test, EVAL_BATCH, device=device),
+        train=training(fm.X_train, fm.y_train),
+        test=Loader(fm.X_test, fm.y_test, EVAL_BATCH, device=device),
         num_inputs=28 * 28, num_outputs=len(LABELS), classifies=True,
-        source=f"Fashion-MNIST ({root.resolve()})",
-        class_names=tuple(LABELS), test_images=X_test,
-        data_root=str(root.resolve()), labels_sha256=labels_fingerprint(y_train, y_test),
+        source=f"Fashion-MNIST ({fm.root})",
+        class_names=tuple(LABELS), test_images=fm.X_test,
+        data_root=str(fm.root), labels_sha256=labels_fingerprint(fm.y_train, fm.y_test),
     )
 
 
@@ -221,22 +218,6 @@ def write_metrics(path: Path, rows: list[dict]) -> None:
     for r in rows:
         w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()})
     write_text(path, buf.getvalue())
-
-
-def write_json(path: Path, data) -> None:
-    write_text(path, json.dumps(data, indent=2) + "\n")
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temp file beside it, then a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def git_revision() -> str | None:

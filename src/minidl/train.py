@@ -12,9 +12,9 @@ import torch
 from . import checkpoint as ckpt
 from .config import TrainConfig
 from .errors import CheckpointError, MinidlError
-from .evaluate import Totals, confusion_matrix, evaluate, per_class_accuracy
+from .evaluate import Totals, class_report, evaluate
 from .memory import keep_freed_memory
-from .models import architecture, build_loss, build_model, build_optimizer
+from .models import architecture, build_loss, build_optimizer, load_weights, model_for
 from .runs import RunData, RunWriter, check_same_data, load_run_data
 
 
@@ -70,9 +70,7 @@ def fit(config: TrainConfig, *, resume: str | Path | None = None, progress: bool
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     data = load_run_data(config, device)
-    model = build_model(config.model, config.impl, num_inputs=data.num_inputs, num_outputs=data.num_outputs,
-                        hidden=config.hidden, activation=config.activation, init=config.init, seed=config.seed)
-    model.to(device)
+    model = model_for(config, data.num_inputs, data.num_outputs).to(device)
     loss_fn = build_loss(config.model, config.impl, model)
     optimizer = build_optimizer(model, config.impl, config.optimizer, config.lr)
     rows: list[dict] = []
@@ -121,7 +119,7 @@ def fit(config: TrainConfig, *, resume: str | Path | None = None, progress: bool
 
 def _state(config, model, optimizer, data: RunData, rows) -> dict:
     """Return everything exact resume needs, as plain data ``torch.load(weights_only=True)`` accepts."""
-    rng = {"torch": torch.get_rng_state(), "loader": data.train.generator.get_state()}
+    rng = {"torch": torch.get_rng_state(), "loader": data.train.state_dict()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
     return {
@@ -140,25 +138,21 @@ def _restore(resume, config, model, optimizer, data: RunData) -> list[dict]:
     """Load a run's last checkpoint into model, optimizer and RNGs; return its metrics rows."""
     path = ckpt.find_checkpoint(resume)
     state = ckpt.load_checkpoint(path)
-    ckpt.check_architecture(path, state["architecture"], architecture(model))
     check_same_data(state["data"], data, str(path))  # the same split, or the run would change its data
     if state["epoch"] >= config.epochs:
         raise CheckpointError(
             f"{path} has already trained {state['epoch']} epochs; ask for more, e.g. --epochs {state['epoch'] + 5}"
         )
-    model.load_state_dict(state["model"])
+    load_weights(model, state, path)
     optimizer.load_state_dict(state["optimizer"])
-    _set_lr(optimizer, config.lr)  # a learning rate given when resuming wins over the saved one
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr  # a learning rate given when resuming wins over the saved one
     torch.set_rng_state(state["rng"]["torch"])
-    data.train.generator.set_state(state["rng"]["loader"])
+    loader = state["rng"]["loader"]
+    data.train.load_state_dict(loader if isinstance(loader, dict) else {"generator": loader})  # older: bare state
     if "cuda" in state["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])
     return [dict(r) for r in state["rows"]]
-
-
-def _set_lr(optimizer, lr: float) -> None:
-    for group in getattr(optimizer, "param_groups", [optimizer.__dict__]):
-        group["lr"] = lr
 
 
 def _summary(config, rows, model, data: RunData, test: Totals) -> tuple[dict, torch.Tensor | None]:
@@ -184,11 +178,8 @@ def _summary(config, rows, model, data: RunData, test: Totals) -> tuple[dict, to
     if not data.classifies:
         summary.update(data.describe_linreg(model))
         return summary, None
-    outputs, targets = test.outputs()
-    predictions = outputs.argmax(dim=1)
-    confusion = confusion_matrix(targets, predictions, data.num_outputs)
-    summary["per_class_acc"] = dict(zip(data.class_names, per_class_accuracy(confusion)))
-    summary["confusion"] = confusion.tolist()
+    report, predictions = class_report(test, data.class_names)
+    summary.update(report)
     return summary, predictions
 
 

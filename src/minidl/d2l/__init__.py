@@ -10,9 +10,11 @@ output, and with the published bugs fixed:
 - batches are moved to the model's device;
 - data comes from minidl's in-memory `Loader`: no worker processes, no per-image Python.
 
-The code lives in three modules: `minidl.d2l.data` (linear regression, Fashion-MNIST),
-`minidl.d2l.train` (accuracy, evaluation, `train_ch3`, utilities) and `minidl.d2l.figures`
-(figures: inline in Jupyter, PNG files in the current folder elsewhere).
+The code lives in six modules: `minidl.d2l.data` (linear regression, Fashion-MNIST),
+`minidl.d2l.evaluate` (accuracy, `evaluate_accuracy`, `evaluate_loss`), `minidl.d2l.train`
+(`train_ch3`, utilities), `minidl.d2l.figures` (figures: inline in Jupyter, PNG files in the
+current folder elsewhere), `minidl.d2l.hub` (`DATA_HUB`, `download`: the house-price lesson's
+files) and `minidl.d2l.aliases` (the book's tensor names: `d2l.reshape`, `d2l.float32`, ...).
 
 >>> X, y = synthetic_data(torch.tensor([2, -3.4]), 4.2, 1000)
 >>> X.shape, y.shape
@@ -20,19 +22,24 @@ The code lives in three modules: `minidl.d2l.data` (linear regression, Fashion-M
 """
 import torch  # noqa: F401  (the doctest above uses it, as lessons use d2l.torch)
 
-from minidl.d2l.data import (TEXT_LABELS, ImageBatches, data_iter, get_dataloader_workers,
-                             get_fashion_mnist_labels, linreg, load_array,
+from minidl.d2l import aliases
+from minidl.d2l.aliases import *  # noqa: F401, F403  (d2l.tensor, d2l.reshape, ...: see __all__)
+from minidl.d2l.data import (TEXT_LABELS, Batches, ImageBatches, data_iter,
+                             get_dataloader_workers, get_fashion_mnist_labels, linreg, load_array,
                              load_data_fashion_mnist, sgd, squared_loss, synthetic_data)
+from minidl.d2l.evaluate import accuracy, evaluate_accuracy, evaluate_loss
 from minidl.d2l.figures import (Animator, plot, plt, semilogy, set_axes, set_figsize,
                              show_fashion_mnist, show_images, use_svg_display, xyplot)
-from minidl.d2l.train import (Accumulator, FlattenLayer, Timer, accuracy, evaluate_accuracy,
-                              predict_ch3, train_ch3, train_epoch_ch3, try_all_gpus, try_gpu)
+from minidl.d2l.hub import DATA_HUB, DATA_URL, download, download_all
+from minidl.d2l.train import (Accumulator, FlattenLayer, Timer, predict_ch3, train_ch3,
+                              train_epoch_ch3, try_all_gpus, try_gpu)
 
 __all__ = [
-    "synthetic_data", "data_iter", "linreg", "squared_loss", "sgd", "load_array",
+    "synthetic_data", "data_iter", "linreg", "squared_loss", "sgd", "Batches", "load_array",
     "TEXT_LABELS", "get_dataloader_workers", "ImageBatches", "load_data_fashion_mnist",
     "get_fashion_mnist_labels", "FlattenLayer", "Accumulator", "accuracy", "evaluate_accuracy",
-    "train_epoch_ch3", "train_ch3", "predict_ch3", "Timer", "try_gpu", "try_all_gpus",
-    "plt", "use_svg_display", "set_figsize", "set_axes", "plot", "semilogy", "xyplot",
-    "show_images", "show_fashion_mnist", "Animator",
+    "evaluate_loss", "train_epoch_ch3", "train_ch3", "predict_ch3", "Timer", "try_gpu",
+    "try_all_gpus", "plt", "use_svg_display", "set_figsize", "set_axes", "plot", "semilogy",
+    "xyplot", "show_images", "show_fashion_mnist", "Animator", "DATA_URL", "DATA_HUB",
+    "download", "download_all", *aliases.__all__,
 ]

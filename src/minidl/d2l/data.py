@@ -50,13 +50,59 @@ def sgd(params, lr, batch_size):
     scratch.sgd(params, lr / batch_size)
 
 
+class _Pass:
+    """One pass over the batches: an iterator that also answers Python 2's `.next()`.
+
+    The Chinese course writes ``X, y = iter(test_iter).next()``; a generator has no `.next`.
+    """
+
+    def __init__(self, batches):
+        self._batches = batches
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._batches)
+
+    next = __next__  # the course's habit, kept working
+
+
+class Batches:
+    """Re-iterable (X, y) batches over a minidl Loader, like the book's DataLoaders.
+
+    `len()` is the number of batches; each `iter()` is a new pass (a new order when shuffled),
+    on which both `next(it)` and the course's `it.next()` work.
+
+    >>> batches = Batches(Loader(torch.arange(5.0), torch.arange(5), 2))
+    >>> len(batches), iter(batches).next()[1].tolist()
+    (3, [0, 1])
+    """
+
+    def __init__(self, loader: Loader):
+        self.loader = loader
+        self.batch_size = loader.batch_size
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        return _Pass(self._batches())
+
+    def _batches(self):
+        yield from self.loader
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.loader!r})"
+
+
 def load_array(data_arrays, batch_size, is_train=True):
     """Return a re-iterable of (X, y) batches of the two tensors in `data_arrays`, shuffled if is_train."""
     if len(data_arrays) != 2:
         raise ConfigError(f"load_array got {len(data_arrays)} arrays; it takes two, "
                           "(features, labels), as in d2l.load_array((features, labels), batch_size)")
     features, labels = data_arrays
-    return Loader(features, labels, batch_size, shuffle=is_train, seed=_global_seed())
+    return Batches(Loader(features, labels, batch_size, shuffle=is_train, seed=_global_seed()))
 
 
 # --- Fashion-MNIST -------------------------------------------------------------------------------
@@ -79,21 +125,18 @@ def get_dataloader_workers():
     return 0
 
 
-class ImageBatches:
+class ImageBatches(Batches):
     """Re-iterable (X (B, 1, H, W) float32 in [0, 1], y (B,) int64) batches over a minidl Loader.
 
-    Behaves like the book's DataLoaders (`len()`, a new pass per `iter()`); `size` (H, W), when
-    given, resizes each batch as it is drawn, so memory stays that of the 28 x 28 images.
+    Behaves like the book's DataLoaders (see `Batches`); `size` (H, W), when given, resizes each
+    batch as it is drawn, so memory stays that of the 28 x 28 images.
     """
 
     def __init__(self, loader: Loader, size=None):
-        self.loader, self.size = loader, size
-        self.batch_size = loader.batch_size
+        super().__init__(loader)
+        self.size = size
 
-    def __len__(self):
-        return len(self.loader)
-
-    def __iter__(self):
+    def _batches(self):
         for X, y in self.loader:
             X = X.unsqueeze(1)  # (B, 28, 28) -> (B, 1, 28, 28), a view
             if self.size is not None:

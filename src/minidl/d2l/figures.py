@@ -1,12 +1,16 @@
 """The book's plotting helpers for `minidl.d2l`: live in Jupyter, PNG files in a script.
 
-In a Jupyter kernel the figures are pyplot figures, shown inline as the book shows them. Anywhere
-else (a script, a terminal, a test) a figure is built without pyplot, written to a PNG in the
-current folder and its path printed, instead of vanishing or printing ``<Figure ...>``. The file
-is named after the running script and the figure's label, numbered in the order the figures are
-made: ``python lesson.py`` writes ``lesson-1-relu_x.png``, ``lesson-2-grad_of_relu.png``, ...;
-outside a script (``python -c``, a REPL, pytest) the prefix is ``d2l``. Running the script again
-overwrites the same files. An `Animator` keeps one file and rewrites it on every `add`.
+In a Jupyter kernel the figures are shown inline as the book shows them (pyplot's; an Animator
+updates one display of its own in place). Anywhere else (a script, a terminal, a test) a figure
+is built without pyplot, written to a PNG in the current folder and its path printed, instead of
+vanishing or printing ``<Figure ...>``. The file is named after the running script and the
+figure's label, numbered in the order the figures are made: ``python lesson.py`` writes
+``lesson-1-relu_x.png``, ``lesson-2-grad_of_relu.png``, ...; outside a script (``python -c``, a
+REPL, pytest) the prefix is ``d2l``. Running the script again overwrites the same files. An
+`Animator` keeps one file and rewrites it on every `add`.
+
+A series of one point is drawn with a marker (a line through one point is invisible), so a
+one-epoch chart still shows its epoch.
 """
 import itertools
 import re
@@ -39,18 +43,32 @@ def figure_path(label) -> Path:
     return Path.cwd() / f"{script}-{next(_figure_numbers)}-{slug[:40]}.png"
 
 
+def _bare_subplots(nrows: int, ncols: int, figsize):
+    """Return (figure, axes as from plt.subplots) on a Figure pyplot does not know."""
+    fig = Figure(figsize=figsize, layout="constrained")  # no pyplot: no window, no global state
+    return fig, fig.subplots(nrows, ncols)
+
+
 def _subplots(nrows: int, ncols: int, figsize):
     """Return (figure, axes as from plt.subplots): pyplot's in Jupyter, a bare Figure elsewhere."""
     if in_notebook():
         return plt.subplots(nrows, ncols, figsize=figsize)
-    fig = Figure(figsize=figsize, layout="constrained")  # no pyplot: no window, no global state
-    return fig, fig.subplots(nrows, ncols)
+    return _bare_subplots(nrows, ncols, figsize)
 
 
 def _finish(fig, label) -> None:
     """Leave `fig` to Jupyter's inline display, or write it to a PNG and say where."""
     if not in_notebook():
         print(f"saved figure to {_save(fig, figure_path(label))}")
+
+
+def _draw(axes, x, y, fmt) -> None:
+    """Draw one series on `axes` (against its index if x is empty); one point gets a marker."""
+    marker = {"marker": "o"} if len(y) == 1 else {}
+    if len(x):
+        axes.plot(x, y, fmt, **marker)
+    else:
+        axes.plot(y, fmt, **marker)
 
 
 def _numpy(values):
@@ -80,6 +98,8 @@ def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend) -> None:
     axes.set_ylabel(ylabel)
     axes.set_xscale(xscale)
     axes.set_yscale(yscale)
+    if xlim is not None and xlim[0] == xlim[1]:  # one epoch: matplotlib would warn, then widen
+        xlim = (xlim[0] - 0.5, xlim[1] + 0.5)
     axes.set_xlim(xlim)
     axes.set_ylim(ylim)
     if legend:
@@ -112,10 +132,7 @@ def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
         fig, axes = _subplots(1, 1, figsize)
     axes.cla()
     for x, y, fmt in zip(X, Y, fmts):
-        if len(x):
-            axes.plot(_numpy(x), _numpy(y), fmt)
-        else:
-            axes.plot(_numpy(y), fmt)
+        _draw(axes, _numpy(x), _numpy(y), fmt)
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend or [])
     if fig is not None:
         _finish(fig, ylabel)
@@ -171,21 +188,29 @@ def show_fashion_mnist(images, labels) -> None:
 class Animator:
     """Draw data that arrives point by point (the book's `Animator`).
 
-    In Jupyter the figure is redrawn in place on every `add`. Elsewhere it is written to one PNG
-    (./{script}-{n}-animator.png), rewritten on every `add`; its path is printed once.
+    In Jupyter the figure is shown where the Animator is made and redrawn in place on every
+    `add`, through one display handle, so what the cell prints meanwhile (train_ch3's epoch lines)
+    stays below it. Elsewhere it is written to one PNG (./{script}-{n}-animator.png), rewritten on
+    every `add`; its path is printed once.
     """
 
     def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
                  xscale="linear", yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1,
                  ncols=1, figsize=(3.5, 2.5)):
         use_svg_display()
-        self.fig, self.axes = _subplots(nrows, ncols, figsize)
+        # Not pyplot's even in Jupyter: the end-of-cell flush would show it a second time.
+        self.fig, self.axes = _bare_subplots(nrows, ncols, figsize)
         if nrows * ncols == 1:
             self.axes = [self.axes]
         self.config_axes = lambda: set_axes(self.axes[0], xlabel, ylabel, xlim, ylim, xscale,
                                             yscale, legend or [])
         self.X, self.Y, self.fmts = None, None, fmts
         self.path = None  # the PNG outside Jupyter, chosen on the first add
+        self.handle = None  # Jupyter's display of the figure, empty until the first add
+        if in_notebook():
+            from IPython import display
+
+            self.handle = display.display(display_id=True)
 
     def add(self, x, y) -> None:
         """Append one point to each line: x a number or one per line, y one value per line."""
@@ -204,13 +229,10 @@ class Animator:
                 self.Y[i].append(b)
         self.axes[0].cla()
         for x, y, fmt in zip(self.X, self.Y, self.fmts):
-            self.axes[0].plot(x, y, fmt)
+            _draw(self.axes[0], x, y, fmt)
         self.config_axes()
-        if in_notebook():
-            from IPython import display
-
-            display.display(self.fig)
-            display.clear_output(wait=True)
+        if self.handle is not None:
+            self.handle.update(self.fig)  # in place: no clear_output, which would wipe the prints
         else:
             if self.path is None:
                 self.path = figure_path("animator")

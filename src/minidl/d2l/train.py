@@ -1,14 +1,13 @@
-"""The book's training helpers for `minidl.d2l`: accuracy, evaluation, `train_ch3` and friends.
+"""The book's training helpers for `minidl.d2l`: `train_ch3`, `predict_ch3` and friends.
 
 Fixed against the published versions, with the same printed output: the loss is reported per
 example whatever the loss's reduction and however short the last batch; accuracy is counted per
-example; evaluation runs in eval mode without autograd and restores the net's previous mode;
-batches move to the model's device; the running sums stay tensors, read once per epoch.
+example; evaluation runs in eval mode without autograd (see `minidl.d2l.evaluate`); batches move
+to the model's device; the running sums stay tensors, read once per epoch.
 
 Gradients are those the book computes: with a torch optimizer, of the batch mean of what the loss
 returns; with a function updater (like `sgd`, which divides by the batch size), of its sum.
 """
-import contextlib
 import numbers
 import time
 
@@ -17,6 +16,8 @@ import torch
 from torch import nn
 
 from minidl.d2l.data import get_fashion_mnist_labels, sgd
+from minidl.d2l.evaluate import (_correct, _device_of, _evaluating, _evaluation_call, _loss_sum,
+                                 evaluate_accuracy)
 from minidl.d2l.figures import Animator, in_notebook, show_images
 from minidl.errors import ConfigError
 
@@ -47,74 +48,6 @@ class Accumulator:
 
     def __getitem__(self, idx):
         return self.data[idx]
-
-
-def _correct(y_hat, y):
-    """Return how many predictions are right, as a tensor: y_hat (B, C) scores or (B,) labels."""
-    if y_hat.dim() > 1 and y_hat.shape[1] > 1:
-        y_hat = y_hat.argmax(dim=1)
-    return (y_hat.reshape(y.shape).to(y.dtype) == y).sum()
-
-
-def accuracy(y_hat, y):
-    """Return the number of correct predictions as a float (a count: divide by the examples).
-
-    >>> accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1]))
-    1.0
-    """
-    return float(_correct(y_hat, y))
-
-
-def _device_of(net):
-    """Return the device of the first parameter of an nn.Module-like net, else None."""
-    parameters = getattr(net, "parameters", None)
-    first = next(iter(parameters()), None) if callable(parameters) else None
-    return first.device if first is not None else None
-
-
-@contextlib.contextmanager
-def _evaluating(net):
-    """Run the block in eval mode without autograd, then restore the net's previous mode."""
-    was_training = getattr(net, "training", None)  # a plain function has no mode
-    if was_training is not None:
-        net.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        if was_training is not None:
-            net.train(was_training)
-
-
-def evaluate_accuracy(data_iter, net, device=None):
-    """Return the fraction of examples in `data_iter` that `net` classifies right.
-
-    Runs in eval mode (the previous mode is restored) on `device`, default the model's; `net` may
-    be a module or a plain function. d2l 0.17's order, `evaluate_accuracy(net, data_iter)`, works too.
-    """
-    if callable(data_iter) and not callable(net):  # d2l 0.17 passes the net first
-        data_iter, net = net, data_iter
-    device = device if device is not None else _device_of(net)
-    correct, n = 0, 0
-    with _evaluating(net):
-        for X, y in data_iter:
-            if device is not None:
-                X, y = X.to(device), y.to(device)
-            correct += _correct(net(X), y)  # a tensor: no wait on the device per batch
-            n += len(y)
-    if n == 0:
-        raise ConfigError("evaluate_accuracy: the data iterator yielded no examples")
-    return float(correct) / n
-
-
-def _loss_sum(l, loss, batch_size):
-    """Return the batch's summed per-example loss (float64) from what `loss` returned."""
-    l = l.detach()
-    if l.dim() > 0:  # reduction "none": a value per example (or per element)
-        return l.sum(dtype=torch.float64)
-    if getattr(loss, "reduction", "mean") == "sum":
-        return l.double()
-    return l.double() * batch_size  # a batch mean, the default of torch's losses
 
 
 def train_epoch_ch3(net, train_iter, loss, updater):
@@ -165,10 +98,12 @@ def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater=None, params
       ``sgd(params, lr, size of the batch)``.
     An int in sixth place is the port's batch size. It is not used: `sgd` divides by the size of
     each batch, so a short last batch takes a step of the right size. Prints ``epoch 1, loss
-    0.xxxx, train acc 0.xxx, test acc 0.xxx``; in Jupyter an Animator also draws the curves.
+    0.xxxx, train acc 0.xxx, test acc 0.xxx``. An Animator also draws the curves: in Jupyter,
+    and in a script for d2l 0.17's signature (to a PNG in the current folder, its path printed).
     """
     sixth = updater
-    if _is_batch_size(updater):
+    course = updater is None or _is_batch_size(updater)  # the port's batch_size in sixth place
+    if course:
         updater = None
     if updater is None and optimizer is not None:
         updater = optimizer
@@ -185,8 +120,10 @@ def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater=None, params
             f"train_ch3 got {sixth!r} after num_epochs, params {given}, lr {lr!r} and no optimizer: "
             "pass an optimizer or a function updater(batch_size) after num_epochs (d2l 0.17), or "
             "batch_size followed by [W, b], lr or by None, None, optimizer (the Chinese course)")
+    # d2l 0.17 draws the curves (a PNG outside Jupyter); the course's version only prints
     animator = Animator(xlabel="epoch", xlim=[1, num_epochs], ylim=[0.3, 0.9],
-                        legend=["train loss", "train acc", "test acc"]) if in_notebook() else None
+                        legend=["train loss", "train acc", "test acc"]
+                        ) if in_notebook() or not course else None
     for epoch in range(num_epochs):
         train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater)
         test_acc = evaluate_accuracy(test_iter, net)
@@ -197,16 +134,19 @@ def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater=None, params
 
 
 def predict_ch3(net, test_iter, n=6):
-    """Show the first `n` test images titled with their true and predicted labels; return the axes."""
+    """Show the first `n` test images titled with their true and predicted labels; return None.
+
+    Returns nothing, as the book's does, so a notebook cell ending with it shows only the images.
+    """
     X, y = next(iter(test_iter))
     X, y = X[:n], y[:n]
     device = _device_of(net)
     with _evaluating(net):
-        predictions = net(X.to(device) if device is not None else X).argmax(dim=1)
+        predictions = _evaluation_call(net)(X.to(device) if device is not None else X).argmax(dim=1)
     trues = get_fashion_mnist_labels(y)
     preds = get_fashion_mnist_labels(predictions)
     titles = [true + "\n" + pred for true, pred in zip(trues, preds)]
-    return show_images(X.reshape(len(X), *X.shape[-2:]), 1, len(X), titles=titles)
+    show_images(X.reshape(len(X), *X.shape[-2:]), 1, len(X), titles=titles)
 
 
 # --- Utilities -----------------------------------------------------------------------------------

@@ -21,13 +21,16 @@ import warnings
 from collections import Counter
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from minidl.checks import check_whole
 from minidl.data.idx import read_idx
-from minidl.errors import ConfigError, DatasetError
+from minidl.errors import DatasetError
+from minidl.files import atomic_write
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -112,8 +115,7 @@ def download_fashion_mnist(root=None, *, mirrors=MIRRORS, md5=MD5, retries=3, ti
     seconds between tries; a wrong checksum or an HTTP 4xx moves on to the next mirror. When every
     mirror fails, raises DatasetError saying where to put the files by hand; no .part is left.
     """
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
-        raise ConfigError(f"retries = {retries!r}: it must be a whole number >= 1")
+    check_whole("retries", retries)
     root = Path(root).expanduser() if root is not None else default_root()
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -248,13 +250,7 @@ def _write_cache(folder: Path, arrays) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for name, array in zip(_ARRAYS, arrays):
-            tmp = folder / f"{name}.{os.getpid()}.tmp"
-            try:
-                with open(tmp, "wb") as f:
-                    np.save(f, array)
-                os.replace(tmp, folder / f"{name}.npy")
-            finally:
-                tmp.unlink(missing_ok=True)
+            atomic_write(folder / f"{name}.npy", lambda f, a=array: np.save(f, a))
     except OSError as e:
         warnings.warn(f"could not cache decoded Fashion-MNIST in {folder} ({e.strerror or e}); "
                       "every load will parse the IDX files again. Point MINIDL_CACHE_DIR at a "
@@ -276,14 +272,29 @@ def _load(root, download: bool) -> tuple[list[np.ndarray], dict]:
     return arrays, where
 
 
+class FashionMNIST(NamedTuple):
+    """The four arrays and the folder they were read from (absolute: a run records it)."""
+
+    X_train: torch.Tensor  # uint8 (N, 28, 28)
+    y_train: torch.Tensor  # int64 (N,)
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+    root: Path
+
+
+def read_fashion_mnist(root=None, download=True) -> FashionMNIST:
+    """Return the arrays and the folder they came from, found once (see :func:`load_fashion_mnist`)."""
+    arrays, where = _load(root, download)
+    return FashionMNIST(*(torch.from_numpy(a) for a in arrays), root=Path(where["root"]).resolve())
+
+
 def load_fashion_mnist(root=None, download=True):
     """Return (X_train, y_train, X_test, y_test): uint8 (N, 28, 28) images, int64 (N,) labels.
 
     `root` defaults to `default_root()`. Missing files are downloaded into an explicit `root` or
     the default cache folder when `download`; a folder set by MINIDL_DATA_DIR is only read.
     """
-    arrays, _ = _load(root, download)
-    return tuple(torch.from_numpy(a) for a in arrays)
+    return tuple(read_fashion_mnist(root, download)[:4])
 
 
 def dataset_info(root=None) -> dict:

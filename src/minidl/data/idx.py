@@ -12,7 +12,6 @@ array([[0, 1, 2],
        [3, 4, 5]], dtype=uint8)
 """
 import gzip
-import os
 import struct
 import zlib
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from minidl.errors import DatasetError
+from minidl.files import write_bytes
 
 # IDX dtype code -> big-endian numpy dtype, as the format stores values.
 DTYPES = {
@@ -121,10 +121,4 @@ def write_idx(path, array, compress=None) -> None:
         compress = path.name.endswith(".gz")
     if compress:
         data = gzip.compress(data, compresslevel=6, mtime=0)  # mtime 0: same array, same bytes
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_bytes(path, data)
