@@ -25,7 +25,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from common import load_data, median_seconds
-from minidl import manual, scratch
+from minidl import manual
 from minidl.activations import relu
 from minidl.memory import keep_freed_memory
 from minidl.models import build_loss, build_model, build_optimizer
@@ -33,11 +33,17 @@ from minidl.models import build_loss, build_model, build_optimizer
 BATCH, STEPS = 256, 60_000 // 256
 
 
-class GradSGD(scratch.SGD):
-    """The textbook update for a manual model: backward() writes each .grad, then param -= lr * grad."""
+class GradSGD(manual.SGD):
+    """The textbook update for a manual model: multiply the factors out into each .grad, then param -= lr * grad."""
 
     def step(self):
-        manual.sgd(self.params, self.lr)
+        if self.model.grads is None:
+            return
+        for param, grad in zip(self.model.parameters(), self.model.canonical_grads().values()):
+            param.grad = grad
+        with torch.no_grad():
+            for param in self.model.parameters():
+                param.sub_(param.grad, alpha=self.param_groups[0]["lr"])
 
 
 def main() -> dict:
@@ -50,7 +56,7 @@ def main() -> dict:
     def parts(impl: str):
         kind = impl.split()[0]
         model = build_model("mlp", kind, num_inputs=784, seed=0)
-        optimizer = GradSGD(model.parameters(), 0.5) if impl == "manual .grad" else build_optimizer(model, kind, "sgd", 0.5)
+        optimizer = GradSGD(model, 0.5) if impl == "manual .grad" else build_optimizer(model, kind, "sgd", 0.5)
         return model, build_loss("mlp", kind, model), optimizer
 
     steps = {impl: parts(impl) for impl in impls}

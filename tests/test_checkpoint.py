@@ -7,9 +7,9 @@ import warnings
 import pytest
 import torch
 
-from minidl.checkpoint import (REQUIRED_KEYS, check_architecture, find_checkpoint, load_checkpoint,
-                               save_checkpoint)
+from minidl.checkpoint import REQUIRED_KEYS, find_checkpoint, load_checkpoint, save_checkpoint
 from minidl.errors import CheckpointError
+from minidl.models import architecture, build_model, load_weights
 
 
 def full_state(**changes) -> dict:
@@ -56,10 +56,12 @@ def test_other_files_are_refused_with_their_name(tmp_path):
 
 
 def test_another_architecture_is_refused_naming_both(tmp_path):
-    saved = {"kind": "mlp", "impl": "concise", "activation": "relu", "shapes": {"W1": [784, 256]}}
-    built = {**saved, "activation": "tanh"}
-    with pytest.raises(CheckpointError, match=r"mlp \(concise relu; W1 \(784, 256\)\).*mlp \(concise tanh"):
-        check_architecture("run/checkpoint.pt", saved, built)
+    saved_model = build_model("mlp", "concise", num_inputs=784, hidden=(8,), activation="relu")
+    state = {"architecture": architecture(saved_model), "model": saved_model.state_dict()}
+    built = build_model("mlp", "concise", num_inputs=784, hidden=(8,), activation="tanh")
+    with pytest.raises(CheckpointError, match=r"run/checkpoint.pt holds a mlp \(concise, relu; W1 \(784, 8\).*"
+                                              r"builds a mlp \(concise, tanh"):
+        load_weights(built, state, "run/checkpoint.pt")
 
 
 class RunsAShellCommand:

@@ -34,8 +34,8 @@ def _neg_abs(x: Tensor) -> Tensor:
 def relu(x: Tensor) -> Tensor:
     """Return max(x, 0) elementwise.
 
-    Not ``torch.where(x > 0, x, 0)``: on a CPU that comparison and select take ~6x longer than
-    clamp, sign and a product (benchmarks/bench_profile.py measures both). Where autograd records the
+    Not ``torch.where(x > 0, x, 0)``: on a CPU that comparison and select cost several times more
+    than clamp, sign and a product (``python benchmarks/bench_profile.py`` measures both). Where autograd records the
     graph, clamp is multiplied by the 0/1 mask relu_grad(x), held constant (detached), so that
     autograd's slope at exactly 0 is 0, as nn.ReLU's is (clamp alone has slope 1 there).
 

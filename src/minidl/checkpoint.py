@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 
 from .errors import CheckpointError
+from .files import atomic_write
 
 FORMAT = "minidl-checkpoint"
 VERSION = 1
@@ -30,17 +30,8 @@ def save_checkpoint(path: str | Path, state: dict) -> Path:
 
     A crash or Ctrl-C while writing leaves the previous checkpoint intact, never half a file.
     """
-    path = Path(path)
     payload = {"format": FORMAT, "version": VERSION, **state}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda f: torch.save(payload, f))
 
 
 def find_checkpoint(run_or_file: str | Path, name: str = LAST) -> Path:
@@ -97,19 +88,3 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise CheckpointError(f"{path} is a minidl checkpoint without {', '.join(map(repr, missing))}: it "
                               f"was damaged or edited; use another checkpoint, or train the run again")
     return state
-
-
-def check_architecture(path, saved: dict, built: dict) -> None:
-    """Raise CheckpointError naming both when a checkpoint's architecture differs from the model's."""
-    if saved != built:
-        raise CheckpointError(
-            f"{path} holds a {describe(saved)} but this run builds a {describe(built)}; "
-            f"use the same model settings, or start a new run"
-        )
-
-
-def describe(arch: dict) -> str:
-    """Return a short description of an architecture dict, e.g. ``mlp (concise) W1 (784, 256) ...``."""
-    shapes = ", ".join(f"{k} {tuple(v)}" for k, v in arch.get("shapes", {}).items())
-    activation = f" {arch['activation']}" if arch.get("activation") else ""
-    return f"{arch.get('kind')} ({arch.get('impl')}{activation}; {shapes})"

@@ -84,8 +84,8 @@ def run() -> None:
 
     A training command imports torch and, on torch.optim's first use, torch._dynamo: ~285,000
     objects the collector tracks. While they load it rescans them again and again, and the
-    interpreter's last collection at exit walks them all once more. Without it the imports take
-    1.3 s instead of 1.55 s and the exit 0.05 s instead of 0.4 s (2-core laptop CPU). The few
+    interpreter's last collection at exit walks them all once more: the collector off saves a
+    noticeable part of a short command's wall time (``make bench`` times the whole command). The few
     reference cycles a command makes (matplotlib's figures, a few MB) go with the process, so the
     collector stays off and whatever is alive at the end is frozen out of that last pass.
     ``main()``, which tests call in-process, leaves the collector alone.

@@ -4,14 +4,7 @@ Its twins define the same names in the same order: ``scratch.py`` from plain ten
 autograd, ``manual.py`` with every gradient written by hand. ``diff src/minidl/scratch.py
 src/minidl/concise.py`` shows what the library replaces.
 
-Contracts the twins keep (``minidl.params`` holds the machinery they share):
-
-- Parameters live in canonical form and are drawn by ``init_params``: the same seed gives every
-  twin the same weights.
-- Losses return the *mean* over the batch, and ``sgd`` steps by ``lr`` times that mean's gradient:
-  the batch size is divided out once, in the loss, never again in the update.
-- ``accuracy`` returns a count of correct predictions; divide the sum over batches by the number
-  of examples.
+The contracts all three keep are in ``minidl.params``, with the machinery they share.
 """
 import torch
 from torch import Tensor, nn
@@ -19,12 +12,7 @@ from torch import Tensor, nn
 from minidl.activations import get_activation
 from minidl.params import Sequential as Model
 from minidl.params import check_inputs, init_params, mlp_shapes
-from minidl.scratch import accuracy  # torch.nn has no accuracy: the scratch twin's count of correct rows
-
-
-def objective(model: Model, loss):
-    """Return ``loss`` itself: autograd's graph already leads from each loss back through the model."""
-    return loss
+from minidl.scratch import accuracy, objective  # torch.nn has no accuracy; autograd links loss and model here too
 
 
 # --- Linear regression -------------------------------------------------------------------------

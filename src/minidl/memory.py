@@ -3,13 +3,10 @@
 Every step of a CPU training loop allocates and frees the same few MB of tensors (a 256-image batch
 is 0.8 MB as float32, and so is the first layer's weight gradient). glibc's malloc returns freed
 memory at the top of the heap to the OS once more than ~2x its mmap threshold lies free, so the
-next step faults the same pages back in, zero-filled: 30-120 page faults per batch for the lesson's
-MLP on Fashion-MNIST, about 5% of its training time on a 2-core CPU. jemalloc and tcmalloc, which PyTorch's CPU tuning
-guide recommends preloading, keep such memory; here glibc is told to keep it, from inside the
-process, with two ``mallopt`` settings. Elsewhere (macOS, Windows, musl) nothing changes.
-
->>> keep_freed_memory() in (True, False)
-True
+next step faults the same pages back in, zero-filled: dozens of page faults per batch for the
+lesson's MLP on Fashion-MNIST. jemalloc and tcmalloc, which PyTorch's CPU tuning guide recommends
+preloading, keep such memory; here glibc is told to keep it, from inside the process, with two
+``mallopt`` settings. Elsewhere (macOS, Windows, musl) nothing changes.
 """
 import ctypes
 import sys

@@ -9,6 +9,15 @@ Two containers hold them: :class:`Params` (named plain tensors with the slice of
 interface the trainer uses; the scratch and manual twins) and :class:`Sequential` (nn.Sequential
 that also reads and writes canonical form; the concise twin).
 
+Contracts the twins keep:
+
+- Parameters live in canonical form and are drawn by ``init_params``.
+- Losses return the *mean* over the batch, and ``sgd`` steps by ``lr`` times that mean's gradient:
+  the batch size is divided out once, in the loss, never again in the update.
+- ``accuracy`` returns a count of correct predictions; divide the sum over batches by the number
+  of examples.
+- A model maps inputs to outputs and nothing else: it never prints, saves or reads global state.
+
 >>> mlp_shapes(784, (256,), 10)
 {'W1': (784, 256), 'b1': (256,), 'W2': (256, 10), 'b2': (10,)}
 """

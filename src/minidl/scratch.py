@@ -5,14 +5,7 @@ Its twins define the same names in the same order: ``concise.py`` with torch.nn 
 src/minidl/concise.py`` shows what the library replaces; ``diff src/minidl/scratch.py
 src/minidl/manual.py`` shows the backward pass autograd finds here.
 
-Contracts the twins keep (``minidl.params`` holds the machinery they share):
-
-- Parameters live in canonical form and are drawn by ``init_params``: the same seed gives every
-  twin the same weights.
-- Losses return the *mean* over the batch, and ``sgd`` steps by ``lr`` times that mean's gradient:
-  the batch size is divided out once, in the loss, never again in the update.
-- ``accuracy`` returns a count of correct predictions; divide the sum over batches by the number
-  of examples.
+The contracts all three keep are in ``minidl.params``, with the machinery they share.
 """
 import torch
 from torch import Tensor

@@ -3,9 +3,9 @@
 The whole data set lives on the training device as one tensor; a batch is one `index_select`
 (shuffled or sharded) or a view (natural order). uint8 images become float32 in [0, 1] once, at
 construction: Fashion-MNIST's 60,000 training images take 188 MB as float32, which any training
-machine holds, and every epoch then costs only the gathers (well under 0.1 s per epoch on a laptop
-CPU). Gathering batch by batch beats permuting the whole set once per epoch here (about 12 ms
-against 60 ms per Fashion-MNIST epoch at batch 256): each batch stays in cache, no second copy.
+machine holds, and every epoch then costs only the gathers. Gathering batch by batch beats
+permuting the whole set once per epoch: each batch stays in cache, and no second copy is made
+(``python benchmarks/bench_loader.py`` measures both).
 
 >>> X, y = torch.arange(10.0).reshape(5, 2), torch.arange(5)
 >>> [yb.tolist() for _, yb in Loader(X, y, batch_size=2)]
