@@ -41,7 +41,9 @@ class Accumulator:
         self.data = [0.0] * n
 
     def add(self, *args):
-        self.data = [a + float(b) for a, b in zip(self.data, args)]
+        # .detach(): a lesson may add a loss that still requires grad (the book's evaluate_loss)
+        self.data = [a + float(b.detach() if torch.is_tensor(b) else b)
+                     for a, b in zip(self.data, args)]
 
     def reset(self):
         self.data = [0.0] * len(self.data)
@@ -120,10 +122,9 @@ def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater=None, params
             f"train_ch3 got {sixth!r} after num_epochs, params {given}, lr {lr!r} and no optimizer: "
             "pass an optimizer or a function updater(batch_size) after num_epochs (d2l 0.17), or "
             "batch_size followed by [W, b], lr or by None, None, optimizer (the Chinese course)")
-    # d2l 0.17 draws the curves (a PNG outside Jupyter); the course's version only prints
+    draw = in_notebook() or not course  # d2l 0.17 draws (a PNG in a script); the course prints
     animator = Animator(xlabel="epoch", xlim=[1, num_epochs], ylim=[0.3, 0.9],
-                        legend=["train loss", "train acc", "test acc"]
-                        ) if in_notebook() or not course else None
+                        legend=["train loss", "train acc", "test acc"]) if draw else None
     for epoch in range(num_epochs):
         train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater)
         test_acc = evaluate_accuracy(test_iter, net)
