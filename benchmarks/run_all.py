@@ -3,7 +3,7 @@
     python benchmarks/run_all.py [--quick]
 
 Prints each table, then the issue's targets against this run's numbers; writes
-benchmarks/results/{contenders,roofline,scaling,loader,d2l,summary}.json and contenders.png,
+benchmarks/results/{contenders,roofline,scaling,sklearn,loader,d2l,summary}.json and contenders.png,
 scaling.png. A full run takes about 6 minutes on a 2-core CPU, --quick about 2 (one run per
 contender; no loader or d2l benchmark, no 0-worker book row, no width 2048).
 """
@@ -16,6 +16,7 @@ import bench_loader
 import bench_mlp
 import bench_roofline
 import bench_scaling
+import bench_sklearn
 from common import RESULTS, machine, write_json
 
 
@@ -37,6 +38,10 @@ def targets(contenders: dict, roofline: dict) -> list[dict]:
         ("x faster than the book's recipe (4 workers)", row(mlp, "book recipe: PIL dataset, 4")["ratio"], ">=", 12.0, ".1f"),
         ("x faster than a plain loop (DataLoader)", row(mlp, "plain loop: DataLoader")["ratio"], ">=", 2.0, ".2f"),
         ("`minidl train mlp --epochs 5 --no-plots` wall seconds", command["seconds"], "<=", 3.0, ".2f"),
+        ("extra time --dropout 0.5 costs the manual MLP", row(mlp, "minidl fit() (manual) --dropout")["ratio"] - 1,
+         "<=", 0.15, ".0%"),
+        ("extra time --weight-decay costs the manual MLP",
+         row(mlp, "minidl fit() (manual) --weight-decay")["ratio"] - 1, "<=", 0.15, ".0%"),
     ]
     if with_plots:
         checks.append(("seconds the plots add", with_plots["seconds"] - command["seconds"], "<", 1.0, ".2f"))
@@ -66,6 +71,8 @@ def main(argv=None) -> dict:
                                    softmax_seconds=row(softmax, bench_mlp.MINIDL)["seconds"])
     chart = bench_mlp.chart(contenders["results"], roofline["roofline_seconds"])
     scaling = bench_scaling.main(quick)
+    print("\nminidl's scikit-learn MLPClassifier against scikit-learn's, the same hyperparameters")
+    estimators = bench_sklearn.main(["--repeats", "1"] if args.quick else [])
     if not args.quick:
         print("\nLoaders: seconds per shuffled epoch of Fashion-MNIST at batch 256")
         write_json("loader", {"machine": machine(), "rows": bench_loader.main()})
@@ -83,6 +90,7 @@ def main(argv=None) -> dict:
           f"scaling.png)")
     summary = {"machine": machine(), "quick": args.quick, "minutes": minutes, "targets": checks,
                "roofline_fraction": roofline["roofline_fraction"],
+               "sklearn_estimator_speedup": estimators["speedup"],
                "scaling_rows": len(scaling["rows"])}
     write_json("summary", summary)
     return summary

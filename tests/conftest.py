@@ -1,5 +1,7 @@
-"""Shared fixtures: an isolated cache folder, the real data when CI provides it."""
+"""Shared fixtures: an isolated cache folder, the real data when CI provides it, a local HTTP server."""
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +25,17 @@ def fashion_root() -> Path:
     if not Path(root).is_dir():
         pytest.fail(f"MINIDL_DATA_DIR={root} is not a folder")
     return Path(root)
+
+
+MNIST_SAMPLE = Path(__file__).parents[2] / "shared" / "data" / "mnist-sample"  # beside the checkout
+
+
+@pytest.fixture(scope="session")
+def mnist_sample() -> Path:
+    """The 10,000 real MNIST digits (8,000/2,000, IDX) in ../shared/data/mnist-sample, else skip."""
+    if not (MNIST_SAMPLE / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"the MNIST sample is not at {MNIST_SAMPLE} (../shared/data/mnist-sample beside the checkout)")
+    return MNIST_SAMPLE
 
 
 def write_fake_fashion_mnist(root: Path, n_train: int = 600, n_test: int = 200, seed: int = 0) -> Path:
@@ -57,3 +70,45 @@ def tiny_fashion(tmp_path_factory) -> Path:
 def make_fake_fashion():
     """`write_fake_fashion_mnist` itself, for tests that need the files in a folder of their own."""
     return write_fake_fashion_mnist
+
+
+@pytest.fixture
+def serve():
+    """Start HTTP servers on 127.0.0.1: serve(files, drops={name: n}) -> (base url, request log).
+
+    `drops[name]` first requests of `name` get a full Content-Length but half the body, then
+    the connection closes; names not in `files` get a 404.
+    """
+    servers = []
+
+    def start(files, drops=None):
+        drops, log = dict(drops or {}), []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                name = self.path.rsplit("/", 1)[-1]
+                log.append(name)
+                if name not in files:
+                    self.send_error(404)
+                    return
+                body = files[name]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if drops.get(name, 0) > 0:
+                    drops[name] -= 1
+                    body = body[: len(body) // 2]
+                self.wfile.write(body)
+
+            def log_message(self, *args):  # keep the test output quiet
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/fashion/", log
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -83,6 +83,8 @@ def test_resume_continues_and_refuses_another_architecture(capsys, tiny_fashion,
     out = tmp_path / "run"
     assert train_tiny(capsys, tiny_fashion, out, "--no-plots")[0] == 0
     code, _, err = run(capsys, "train", "--resume", str(out), "--hidden", "64", "--epochs", "3")
+    assert code == 2 and "resuming with --hidden 64 (the run so far used 32)" in err and "--allow-changes" in err
+    code, _, err = run(capsys, "train", "--resume", str(out), "--hidden", "64", "--epochs", "3", "--allow-changes")
     assert code == 2 and "(784, 32)" in err and "(784, 64)" in err
     code, stdout, _ = run(capsys, "train", "--resume", str(out), "--epochs", "3")
     assert code == 0 and "epoch 3/3" in stdout and "epoch 1/3" not in stdout

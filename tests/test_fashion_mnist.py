@@ -3,13 +3,11 @@ import functools
 import hashlib
 import os
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
-from minidl.data import fashion_mnist as fm
+from minidl.data import idx_sets
 from minidl.data.fashion_mnist import (FILES, LABELS, cache_dir, dataset_info, default_root,
                                        download_fashion_mnist, find_files, format_info,
                                        load_fashion_mnist)
@@ -130,7 +128,7 @@ def test_second_load_uses_the_cache(tmp_path, monkeypatch):
     arrays = write_set(tmp_path / "data")
     before = sorted(os.listdir(tmp_path / "data"))
     assert dataset_info(tmp_path / "data")["cached"] is False
-    monkeypatch.setattr(fm, "read_idx", lambda path: pytest.fail("parsed again despite the cache"))
+    monkeypatch.setattr(idx_sets, "read_idx", lambda path: pytest.fail("parsed again despite the cache"))
     assert dataset_info(tmp_path / "data")["cached"] is True
     assert_loaded(load_fashion_mnist(tmp_path / "data", download=False), arrays)
     assert sorted(os.listdir(tmp_path / "data")) == before, "never write into the data folder"
@@ -148,7 +146,7 @@ def test_changed_source_rebuilds_the_cache(tmp_path):
 
 def test_corrupt_cache_is_ignored_and_rebuilt(tmp_path):
     arrays = write_set(tmp_path)
-    folder = fm._cache_folder(find_files(tmp_path))
+    folder = idx_sets._cache_folder(find_files(tmp_path))
     load_fashion_mnist(tmp_path, download=False)
     (folder / "train_images.npy").write_bytes(b"\x93NUMPY garbage")
     (folder / "test_labels.npy").unlink()
@@ -176,48 +174,6 @@ def test_info_and_its_text(tmp_path):
 
 
 # --- downloads from a local server -----------------------------------------------------------------
-
-@pytest.fixture
-def serve():
-    """Start HTTP servers on 127.0.0.1: serve(files, drops={name: n}) -> (base url, request log).
-
-    `drops[name]` first requests of `name` get a full Content-Length but half the body, then
-    the connection closes; names not in `files` get a 404.
-    """
-    servers = []
-
-    def start(files, drops=None):
-        drops, log = dict(drops or {}), []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                name = self.path.rsplit("/", 1)[-1]
-                log.append(name)
-                if name not in files:
-                    self.send_error(404)
-                    return
-                body = files[name]
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if drops.get(name, 0) > 0:
-                    drops[name] -= 1
-                    body = body[: len(body) // 2]
-                self.wfile.write(body)
-
-            def log_message(self, *args):  # keep the test output quiet
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}/fashion/", log
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
 
 @pytest.fixture
 def official(tmp_path):
@@ -305,8 +261,8 @@ def test_no_mirror_or_no_retry(tmp_path, official):
 def test_load_downloads_into_an_explicit_root(tmp_path, serve, official, monkeypatch):
     arrays, files, md5 = official
     url, _ = serve(files)
-    local = functools.partial(download_fashion_mnist, mirrors=[url], md5=md5, progress=False)
-    monkeypatch.setattr(fm, "download_fashion_mnist", local)  # this test only: no internet
+    local = functools.partial(idx_sets.download_set, mirrors=[url], md5=md5, progress=False)
+    monkeypatch.setattr(idx_sets, "download_set", local)  # this test only: no internet
     assert_loaded(load_fashion_mnist(tmp_path / "new"), arrays)
     assert sorted(os.listdir(tmp_path / "new")) == sorted(files)
 
@@ -316,8 +272,8 @@ def test_load_downloads_into_the_cache_folder_by_default(tmp_path, serve, offici
     url, _ = serve(files)
     monkeypatch.delenv("MINIDL_DATA_DIR", raising=False)
     monkeypatch.setenv("MINIDL_CACHE_DIR", str(tmp_path / "cache"))
-    local = functools.partial(download_fashion_mnist, mirrors=[url], md5=md5, progress=False)
-    monkeypatch.setattr(fm, "download_fashion_mnist", local)
+    local = functools.partial(idx_sets.download_set, mirrors=[url], md5=md5, progress=False)
+    monkeypatch.setattr(idx_sets, "download_set", local)
     assert_loaded(load_fashion_mnist(), arrays)
     assert find_files(tmp_path / "cache" / "fashion-mnist") is not None
 

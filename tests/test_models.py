@@ -11,7 +11,8 @@ from minidl.config import MODELS as KINDS
 from minidl.models import (FromFactors, architecture, build_loss, build_model, build_optimizer, canonical_state,
                            copy_weights, load_canonical_state)
 
-SIZES = {"linreg": 2, "softmax": 784, "mlp": 784}
+SIZES = {"linreg": 2, "softmax": 784, "mlp": 784, "polyreg": 2}
+REGRESSORS = ("linreg", "polyreg")  # polyreg: linear regression on polynomial features
 
 
 def _build(kind, impl, **kw):
@@ -23,10 +24,10 @@ def _build(kind, impl, **kw):
 def test_every_combination_builds_and_trains_one_step(kind, impl):
     model = _build(kind, impl)
     assert isinstance(model, {"scratch": scratch, "concise": concise, "manual": manual}[impl].Model)
-    X = torch.rand(4, 2) if kind == "linreg" else torch.rand(4, 1, 28, 28)
-    y = torch.rand(4, 1) if kind == "linreg" else torch.tensor([0, 1, 2, 3])
+    X = torch.rand(4, 2) if kind in REGRESSORS else torch.rand(4, 1, 28, 28)
+    y = torch.rand(4, 1) if kind in REGRESSORS else torch.tensor([0, 1, 2, 3])
     y_hat = model(X)
-    assert y_hat.shape == ((4, 1) if kind == "linreg" else (4, 10))
+    assert y_hat.shape == ((4, 1) if kind in REGRESSORS else (4, 10))
     loss = build_loss(kind, impl, model)(y_hat, y)
     assert loss.detach().shape == ()  # the batch mean
     optimizer = build_optimizer(model, impl, "sgd", 0.1)
@@ -92,7 +93,7 @@ def test_copy_weights_round_trips(kind):
     copy_weights(twin, back)
     for name, value in canonical_state(back).items():
         assert torch.equal(value, kept[name]), name
-    X = torch.rand(3, 2) if kind == "linreg" else torch.rand(3, 784)
+    X = torch.rand(3, 2) if kind in REGRESSORS else torch.rand(3, 784)
     torch.testing.assert_close(twin(X), original(X))
 
 
@@ -144,3 +145,26 @@ def test_scratch_container_protocol():
     model.state_dict()["b1"].add_(1)  # state_dict() shares memory with the parameters, as nn.Module's does
     assert torch.equal(model.b1, torch.full_like(model.b1, 2.0))
     assert not model.state_dict()["b1"].requires_grad
+
+
+@pytest.mark.parametrize("impl", ["concise", "manual"])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_weight_decay_goes_to_the_weights_only(impl, name):
+    optimizer = build_optimizer(_build("mlp", impl), impl, name, 0.1, weight_decay=0.5)
+    groups = getattr(optimizer, "optimizer", optimizer).param_groups  # FromFactors wraps torch's
+    if impl == "manual" and name == "sgd":  # minidl's own: one group, decaying each layer's W in its addmm_
+        assert [g["weight_decay"] for g in groups] == [0.5]
+        return
+    assert [(g["weight_decay"], [p.dim() for p in g["params"]]) for g in groups] == [(0.5, [2, 2]), (0.0, [1, 1])]
+
+
+def test_no_weight_decay_is_no_decay_for_adamw_too():
+    optimizer = build_optimizer(_build("mlp", "concise"), "concise", "adamw", 0.1)
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [0.0]  # not torch's default 0.01
+
+
+def test_bad_weight_decay_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"weight decay \(--weight-decay\) must be a number >= 0"):
+        build_optimizer(_build("mlp", "concise"), "concise", "sgd", 0.1, weight_decay=-1)
+    with pytest.raises(ConfigError, match="weight decay"):
+        build_loss("mlp", "scratch", _build("mlp", "scratch"), weight_decay=float("nan"))

@@ -139,3 +139,21 @@ def test_blank_lines_and_spreadsheet_bom_are_fine(tmp_path):
 def test_read_rows_missing_feature_column(tmp_path):
     with pytest.raises(DatasetError, match="lacks the column.*'age'.*its columns are: area"):
         read_rows(csv_file(tmp_path, "area\n100\n"), ("area", "age"))
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_semicolon_and_tab_separated_tables_are_read(tmp_path, delimiter):
+    comma = load_table(csv_file(tmp_path, HOUSES, "comma.csv"), "price")
+    table = load_table(csv_file(tmp_path, HOUSES.replace(",", delimiter)), "price")
+    assert table.feature_names == ("area", "age")
+    torch.testing.assert_close(table.X, comma.X)
+
+
+def test_a_bad_cell_says_how_the_columns_were_split(tmp_path):
+    text = "area;age;price\n100;5;300\n80;2,5;200\n"  # a decimal comma in a semicolon table
+    assert "'2,5' is not a number" in error(tmp_path, text) and "separated by semicolons" in error(tmp_path, text)
+
+
+def test_a_value_beyond_float32_is_refused_by_name(tmp_path):
+    text = "area,age,price\n100,5,300\n80,20,1e39\n"
+    assert "row 3, column 'price': 1e39 is beyond float32's range" in error(tmp_path, text)

@@ -100,8 +100,10 @@ def test_resume_refuses_a_finished_run_and_another_architecture(tiny_fashion, tm
     fit(config, progress=False)
     with pytest.raises(CheckpointError, match="already trained 2 epochs"):
         fit(config, resume=tmp_path / "run", progress=False)
-    with pytest.raises(CheckpointError, match=r"\(784, 32\).*\(784, 64\)"):
+    with pytest.raises(ConfigError, match=r"resuming with --hidden 64 .* --allow-changes"):
         fit(config.replace(epochs=3, hidden=(64,)), resume=tmp_path / "run", progress=False)
+    with pytest.raises(CheckpointError, match=r"\(784, 32\).*\(784, 64\)"):
+        fit(config.replace(epochs=3, hidden=(64,)), resume=tmp_path / "run", progress=False, allow_changes=True)
 
 
 def test_a_new_run_never_overwrites_an_old_one(tiny_fashion, tmp_path):
@@ -186,8 +188,8 @@ def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tiny_fashion, tmp_path,
     real_build_loss = train.build_loss
     calls = {"n": 0}
 
-    def interrupting_loss(kind, impl, model):
-        loss = real_build_loss(kind, impl, model)
+    def interrupting_loss(kind, impl, model, **options):
+        loss = real_build_loss(kind, impl, model, **options)
 
         def wrapped(y_hat, y):
             calls["n"] += 1

@@ -66,10 +66,11 @@ def test_same_seed_same_initial_weights(kind, init, impl):
 
 def test_init_schemes_draw_what_they_promise():
     shapes = {"W": (784, 256), "b": (256,)}
-    normal, xavier, kaiming = (init_params(shapes, init) for init in INITS)
+    normal, xavier, kaiming, standard = (init_params(shapes, init) for init in INITS)
     assert abs(normal["W"].std().item() - 0.01) < 2e-4 and normal["b"].abs().sum() > 0  # biases drawn too
     assert xavier["W"].abs().max() <= (6 / (784 + 256)) ** 0.5 and xavier["b"].abs().sum() == 0
     assert abs(kaiming["W"].std().item() - (2 / 784) ** 0.5) < 1e-3 and kaiming["b"].abs().sum() == 0
+    assert abs(standard["W"].std().item() - 1) < 0.01 and standard["b"].abs().sum() == 0
     assert torch.equal(init_params(shapes, seed=5)["W"], init_params(shapes, seed=5)["W"])
 
 
@@ -302,3 +303,119 @@ def test_manual_records_no_graph_and_evaluation_keeps_nothing():
     assert all(g is not None for g in model.canonical_grads().values())
     with pytest.raises(RuntimeError, match="forward"):  # one backward per forward
         model.backward(torch.zeros(4, 10))
+
+
+# --- weight decay and dropout: the same trajectory in every twin ----------------------------------
+
+def _fifty_steps(model, impl, kind, X, y, weight_decay=0.0, lr=0.03):
+    """Train ``model`` 50 minibatch SGD steps (5 epochs of 10 batches, one fixed order); return its losses."""
+    loss_fn = build_loss(_kind(kind), impl, model, weight_decay=weight_decay)
+    optimizer = build_optimizer(model, impl, "sgd", lr, weight_decay)
+    order = torch.Generator().manual_seed(0)  # the same batches for every twin
+    losses = []
+    for idx in [idx for _ in range(5) for idx in torch.randperm(len(X), generator=order).split(len(X) // 10)]:
+        loss = loss_fn(model(X[idx]), y[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    return torch.stack(losses)
+
+
+@pytest.mark.parametrize("impl", OTHERS)
+@pytest.mark.parametrize("kind", MODELS)
+def test_fifty_sgd_steps_with_weight_decay_same_weights(kind, impl):
+    mine, theirs, plain = MODELS[kind](IMPLS[impl]), MODELS[kind](scratch), MODELS[kind](scratch)
+    X, y = _data(_kind(kind), 200)
+    my_losses = _fifty_steps(mine, impl, kind, X, y, weight_decay=0.5)
+    their_losses = _fifty_steps(theirs, "scratch", kind, X, y, weight_decay=0.5)
+    _fifty_steps(plain, "scratch", kind, X, y)
+    _assert_same(mine.canonical_state(), theirs.canonical_state())
+    torch.testing.assert_close(my_losses, their_losses)  # every twin records the data loss, not the penalty
+    decayed, free = theirs.canonical_state(), plain.canonical_state()
+    weights = [name for name in decayed if decayed[name].dim() > 1]
+    assert all(decayed[n].norm() < free[n].norm() for n in weights)  # the decay shrank every weight
+
+
+def test_weight_decay_leaves_the_biases_alone():
+    """lambda/2 ||w||^2 on the weights only, as the lesson's l2_penalty(w): with no data gradient, b stays."""
+    for impl, twin in IMPLS.items():
+        model = twin.LinearRegression(3, seed=0)
+        start = {name: value.clone() for name, value in model.canonical_state().items()}
+        X, y = torch.zeros(4, 3), model(torch.zeros(4, 3)).detach()  # zero inputs, perfect fit: loss gradient 0
+        loss_fn = build_loss("linreg", impl, model, weight_decay=2.0)
+        optimizer = build_optimizer(model, impl, "sgd", 0.1, 2.0)
+        loss = loss_fn(model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        state = model.canonical_state()
+        torch.testing.assert_close(state["w"], start["w"] * (1 - 0.1 * 2.0), msg=impl)  # w -= lr lambda w
+        torch.testing.assert_close(state["b"], start["b"], msg=impl)
+
+
+DROPOUT_MLP = lambda twin, seed=0: twin.MLP(hidden=(64, 32), activation="tanh", seed=seed, dropout=(0.2, 0.5))  # noqa: E731
+
+
+@pytest.mark.parametrize("impl", OTHERS)
+def test_dropout_same_masks_logits_and_gradients(impl):
+    mine, theirs = DROPOUT_MLP(IMPLS[impl]), DROPOUT_MLP(scratch)
+    X, y = _data("images", 16)
+    (my_out, _), (their_out, _) = (_forward_backward(i, m, "mlp", X, y) for i, m in [(impl, mine), ("scratch", theirs)])
+    torch.testing.assert_close(my_out, their_out)
+    _assert_same(mine.canonical_grads(), theirs.canonical_grads())
+    assert torch.equal(mine.dropout_generator.get_state(), theirs.dropout_generator.get_state())
+
+
+@pytest.mark.parametrize("impl", OTHERS)
+@pytest.mark.parametrize("weight_decay", [0.0, 0.5])
+def test_fifty_sgd_steps_with_dropout_same_weights(impl, weight_decay):
+    mine, theirs = DROPOUT_MLP(IMPLS[impl]), DROPOUT_MLP(scratch)
+    X, y = _data("images", 200)
+    my_losses = _fifty_steps(mine, impl, "mlp", X, y, weight_decay)
+    their_losses = _fifty_steps(theirs, "scratch", "mlp", X, y, weight_decay)
+    _assert_same(mine.canonical_state(), theirs.canonical_state())
+    torch.testing.assert_close(my_losses, their_losses)
+    without = MODELS["mlp-2-hidden"](scratch)  # the same MLP, no dropout: another trajectory
+    _fifty_steps(without, "scratch", "mlp", X, y, weight_decay)
+    assert not torch.allclose(without.canonical_state()["W1"], theirs.canonical_state()["W1"])
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_dropout_drops_in_training_only_and_keeps_the_mean(impl):
+    model = IMPLS[impl].MLP(hidden=(16,), seed=0, dropout=(0.5,))
+    X = _data("images", 8)[0]
+    model.eval()
+    state = model.dropout_generator.get_state()
+    first, second = model(X), model(X)
+    assert torch.equal(first, second)  # evaluation never drops, so it is deterministic
+    assert torch.equal(model.dropout_generator.get_state(), state)  # and draws nothing
+    model.train()
+    assert not torch.allclose(model(X), first)
+    H = torch.ones(2000, 50)
+    dropped = scratch.dropout(H, 0.5, torch.Generator().manual_seed(1))
+    assert set(dropped.unique().tolist()) == {0.0, 2.0} and abs(dropped.mean().item() - 1) < 0.02
+    assert scratch.dropout(H, 0.0, torch.Generator()) is H
+
+
+def test_manual_dropout_gradient_matches_autograd_in_float64():
+    mine, theirs = (twin.MLP(hidden=(16, 8), activation="sigmoid", init="xavier", seed=1, dropout=(0.3, 0.6))
+                    for twin in (manual, scratch))
+    for model in (mine, theirs):
+        for param in model.parameters():
+            param.data = param.data.double()
+    X, y = _data("images", 8)
+    outs = [_forward_backward(i, m, "mlp", X.double(), y) for i, m in [("manual", mine), ("scratch", theirs)]]
+    torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-10, atol=1e-12)
+    _assert_same(mine.canonical_grads(), theirs.canonical_grads(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("dropout, message", [
+    ((0.5,), "--dropout gives 1 probability for 2 hidden layers"),
+    ((0.5, 1.0), r"dropout probability \(--dropout\) must be"),
+    ((-0.1, 0.5), r"dropout probability \(--dropout\) must be"),
+])
+def test_bad_dropout_is_a_config_error(impl, dropout, message):
+    with pytest.raises(ConfigError, match=message):
+        IMPLS[impl].MLP(hidden=(16, 8), dropout=dropout)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 from minidl.errors import ConfigError
 
@@ -52,3 +53,47 @@ def check_fraction(what: str, value, *, closed: bool = False) -> float:
             and 0 <= value and (value <= 1 if closed else value < 1)):
         return float(value)
     raise ConfigError(f"{what} must be a number from 0 to {'1' if closed else 'below 1'}, got {value!r}")
+
+
+def available_memory() -> int | None:
+    """Return the bytes of memory free for a new allocation (Linux MemAvailable, else all RAM), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_fits_in_memory(what: str, nbytes: int) -> None:
+    """Raise ConfigError when ``what`` asks for more bytes than the machine has free, saying how much.
+
+    >>> check_fits_in_memory("--hidden 10", 1000)
+    >>> check_fits_in_memory("--examples 10000000000000", 10**18)
+    Traceback (most recent call last):
+    ...
+    minidl.errors.ConfigError: --examples 10000000000000 needs about 1000000 TB of memory, and this machine has ... free; ask for less
+    """
+    free = available_memory()
+    if free is not None and nbytes > free:
+        raise ConfigError(f"{what} needs about {size(nbytes)} of memory, and this machine has {size(free)} "
+                          f"free; ask for less")
+
+
+def size(nbytes: float) -> str:
+    """Return a byte count for people, e.g. ``size(3.2e9) == '3.2 GB'``."""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if nbytes < 1000:
+            return f"{nbytes:.3g} {unit}"
+        nbytes /= 1000
+    return f"{nbytes:.0f} TB"
+
+
+def plural(n: int, noun: str) -> str:
+    """Return ``n`` and ``noun``, in the plural unless n is 1: ``plural(1, "epoch") == '1 epoch'``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .checks import check_whole
-from .config import DATA_DIR_HELP, LESSON_DEFAULTS, MODELS, TrainConfig, cli_flag
+from .checks import check_whole, plural
+from .config import DATA_DIR_HELP, DATASETS, LESSON_DEFAULTS, MODELS, TrainConfig, cli_flag
 from .errors import ConfigError, MinidlError
 
 
@@ -38,14 +38,21 @@ def build_parser() -> argparse.ArgumentParser:
                        + "; ".join(f"{m}: lr {d['lr']}, batch {d['batch_size']}, {d['epochs']} epochs"
                                    for m, d in LESSON_DEFAULTS.items()) + ".")
     add_config_arguments(t)
-    t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint")
+    t.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint "
+                   "(or write the figures and summary of a run interrupted while writing them)")
+    t.add_argument("--allow-changes", action="store_true",
+                   help="with --resume: accept flags that make it another run (--batch-size, --seed, ...); "
+                   "each resume's changes are recorded in config.json")
     t.add_argument("--quiet", action="store_true", help="print only the final result")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="test loss and accuracy of a run or checkpoint")
     e.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a .pt file")
     e.add_argument("--best", action="store_true", help="use the run's best.pt instead of its last checkpoint")
-    e.add_argument("--data-dir", help="Fashion-MNIST folder (default: the one the run used)")
+    e.add_argument("--data-dir", help="the run's data, moved: its IDX set's or image folder "
+                   "(default: the one the run used)")
+    e.add_argument("--csv", help="linreg: the run's CSV table, moved (default: where the run read it); "
+                   "an edited table is refused")
     e.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", help="classify image files (or, for linreg, rows of a CSV)")
@@ -64,18 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
     a = pl_sub.add_parser("activations", help="each activation function beside its derivative")
     a.add_argument("--out", default="activations.png", help="PNG file to write (default activations.png)")
     a.set_defaults(func=cmd_plot_activations)
+    r = pl_sub.add_parser("run", help="redraw a run's figures from its files (checkpoint and data)")
+    r.add_argument("run", metavar="RUN", help="a run folder")
+    r.add_argument("--data-dir", help="the run's data, moved: its IDX set's or image folder "
+                   "(default: the one the run used)")
+    r.add_argument("--csv", help="linreg: the run's CSV table, moved (default: where the run read it)")
+    r.set_defaults(func=cmd_plot_run)
 
-    d = sub.add_parser("data", help="Fashion-MNIST: where it is, download it, look at it")
+    d = sub.add_parser("data", help="the IDX image sets (Fashion-MNIST, MNIST, KMNIST): where, download, look")
     d_sub = d.add_subparsers(dest="what", required=True, parser_class=_Parser, metavar="WHAT")
     for name, func, text in (("info", cmd_data_info, "counts per class, shapes, where the files are"),
                              ("download", cmd_data_download, "download the four files if missing"),
                              ("show", cmd_data_show, "save a grid of training images with their labels")):
         c = d_sub.add_parser(name, help=text)
+        c.add_argument("--dataset", default=DATASETS[0], help=f"{', '.join(DATASETS)} (default {DATASETS[0]})")
         c.add_argument("--data-dir", help=DATA_DIR_HELP)
         c.set_defaults(func=func)
         if name == "show":
             c.add_argument("--n", type=int, default=18, help=f"number of images, 1 to {MAX_SHOW} (default 18)")
-            c.add_argument("--out", default="fashion-mnist.png", help="PNG file to write (default fashion-mnist.png)")
+            c.add_argument("--out", help="PNG file to write (default <dataset>.png)")
     return p
 
 
@@ -135,13 +149,15 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                                 help=f"{meta['help']} (optional with --resume)")
             continue
         flag, default = cli_flag(f.name), f.default
-        if f.type == "bool":  # a switch that turns a default-on field off
-            parser.add_argument(flag, dest=f.name, action="store_false", default=None, help=meta["help"])
+        if f.type == "bool":  # a switch: turns a default-on field off, a default-off one on
+            parser.add_argument(flag, dest=f.name, action="store_false" if f.default else "store_true",
+                                default=None, help=meta["help"])
             continue
-        kind = int if f.type.startswith(("int", "tuple[int")) else float if f.type.startswith("float") else str
+        kind = (int if f.type.startswith(("int", "tuple[int")) else float if f.type.startswith(("float", "tuple[float"))
+                else str)
         shown = (" (default: the lesson's)" if default is None and f.name in LESSON_DEFAULTS["mlp"]
                  else f" (default {' '.join(map(str, default)) if isinstance(default, tuple) else default})"
-                 if default is not None else "")
+                 if default not in (None, ()) else "")
         parser.add_argument(flag, dest=f.name, type=kind, nargs="+" if f.type.startswith("tuple") else None,
                             metavar=meta.get("metavar"), help=meta["help"] + shown)
 
@@ -156,10 +172,10 @@ def cmd_train(args) -> int:
     else:
         if "model" not in given:
             raise ConfigError(f"name a model to train: minidl train {{{','.join(MODELS)}}}")
+        if args.allow_changes:
+            raise ConfigError("--allow-changes goes with --resume RUN: a new run has nothing to change")
         config = TrainConfig(**{"out": default_run_folder(given["model"]), **given})
-    if not args.quiet:
-        print(f"training {config.hyperparameters}; run folder {config.out}", flush=True)
-    history = fit(config, resume=args.resume, progress=not args.quiet)
+    history = fit(config, resume=args.resume, progress=not args.quiet, allow_changes=args.allow_changes)
     _print_final(history)
     return 0
 
@@ -177,7 +193,7 @@ def default_run_folder(model: str) -> str:
 def _resumed_config(resume: str, given: dict) -> TrainConfig:
     """Return the saved run's config with the flags given now laid over it."""
     from .checkpoint import load_checkpoint
-    from .runs import recorded_data_dir
+    from .runs import recorded_csv, recorded_data_dir
 
     out = given.pop("out", None)
     if out is not None and Path(out).resolve() != Path(resume).resolve():
@@ -186,20 +202,41 @@ def _resumed_config(resume: str, given: dict) -> TrainConfig:
     config = state["config"]
     if "data_dir" not in given:
         config = {**config, "data_dir": recorded_data_dir(state["data"], resume) or config.get("data_dir")}
+    if "csv" not in given:
+        config = {**config, "csv": recorded_csv(state["data"], resume) or config.get("csv")}
     return TrainConfig.from_dict({**config, **given, "out": resume})
+
+
+MAX_SHOWN_WEIGHTS = 8  # a wide table's w is in summary.json; the terminal shows its start
+
+
+def _numbers(values, fmt: str) -> str:
+    """Return numbers as ``[1.5, -2, ...]``: at most MAX_SHOWN_WEIGHTS of them, then how many more."""
+    shown = ", ".join(format(v, fmt) for v in values[:MAX_SHOWN_WEIGHTS])
+    more = len(values) - MAX_SHOWN_WEIGHTS
+    return f"[{shown}{f', ... {more} more in summary.json' if more > 0 else ''}]"
 
 
 def _print_final(history) -> None:
     final = history.final
     where = f" (run folder {history.run_dir})" if history.run_dir else ""
-    if "test_acc" in final:
-        print(f"test accuracy {final['test_acc']:.4f}, test loss {final['test_loss']:.4f} after "
-              f"{final['epoch']} epochs{where}")
+    after = f"after {plural(final['epoch'], 'epoch')}{where}"
+    scored = "test" if "test_loss" in final else "train"  # no test set: the training figures
+    if f"{scored}_acc" in final:
+        print(f"{scored} accuracy {final[f'{scored}_acc']:.4f}, {scored} loss {final[f'{scored}_loss']:.4g} {after}")
     else:
         s = history.summary
-        learned = f"w {[round(v, 4) for v in s['w']]}, b {s['b']:.4f}"
-        errors = f"; error of w {[f'{v:.1e}' for v in s['w_error']]}, of b {s['b_error']:.1e}" if "w_error" in s else ""
-        print(f"test loss {final['test_loss']:.6f} after {final['epoch']} epochs: {learned}{errors}{where}")
+        learned = f"w {_numbers(s['w'], '.4g')}, b {s['b']:.4g}"
+        if "coefficients" in s:  # polyreg: b, w_1, ... of x^0/0!, x^1/1!, ... beside the true cubic's
+            learned = f"coefficients {_numbers(s['coefficients'], '.4g')} (true {_numbers(s['true_coefficients'], 'g')})"
+        if len(s["w"]) > MAX_SHOWN_WEIGHTS:  # too many to read one by one: their size, which weight decay shrinks
+            learned += f", ||w|| {s['w_norm']:.4g}"
+        if "units" in s:  # a CSV table: the loss on standardised values, w and b in the table's units
+            learned += f" ({s['target']} = w . ({', '.join(s['features'][:MAX_SHOWN_WEIGHTS])}"
+            learned += f"{', ...' if len(s['features']) > MAX_SHOWN_WEIGHTS else ''}) + b, in the table's units)"
+        errors = f"; error of w {_numbers(s['w_error'], '.1e')}, of b {s['b_error']:.1e}" if "w_error" in s else ""
+        units = f" (standardised {s['target']})" if "units" in s else ""
+        print(f"{scored} loss {final[f'{scored}_loss']:.4g}{units} {after}: {learned}{errors}")
 
 
 # --- evaluate and predict ---------------------------------------------------------------------
@@ -208,8 +245,8 @@ def _print_final(history) -> None:
 def cmd_evaluate(args) -> int:
     from .inference import evaluate_run
 
-    report = evaluate_run(args.run, best=args.best, data_dir=args.data_dir)
-    print(f"{report['checkpoint']} (epoch {report['epoch']}): test loss {report['loss']:.4f}", end="")
+    report = evaluate_run(args.run, best=args.best, data_dir=args.data_dir, csv=args.csv)
+    print(f"{report['checkpoint']} (epoch {report['epoch']}): test loss {report['loss']:.4g}", end="")
     if "acc" in report:
         print(f", test accuracy {report['acc']:.4f}")
         width = max(len(n) for n in report["per_class_acc"])
@@ -223,6 +260,7 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from .inference import predict_files
 
+    check_whole("--top", args.top, low=1)
     for line in predict_files(args.run, args.inputs, invert=args.invert, raw=args.raw, top=args.top):
         print(line)
     return 0
@@ -231,6 +269,14 @@ def cmd_predict(args) -> int:
 # --- plots and data ---------------------------------------------------------------------------
 
 MAX_SHOW = 200  # images in one `data show` grid: more would not be legible anyway
+
+
+def cmd_plot_run(args) -> int:
+    from .inference import redraw_run
+
+    for path in redraw_run(args.run, data_dir=args.data_dir, csv=args.csv):
+        print(f"wrote {path}")
+    return 0
 
 
 def cmd_plot_activations(args) -> int:
@@ -243,27 +289,29 @@ def cmd_plot_activations(args) -> int:
 
 
 def cmd_data_info(args) -> int:
-    from .data.fashion_mnist import dataset_info, format_info
+    from .data.idx_sets import dataset_info, format_info
 
-    print(format_info(dataset_info(args.data_dir)))
+    print(format_info(dataset_info(args.dataset, args.data_dir)))
     return 0
 
 
 def cmd_data_download(args) -> int:
-    from .data.fashion_mnist import download_fashion_mnist
+    from .data.idx_sets import download_set, get_dataset
 
-    root = download_fashion_mnist(args.data_dir)
-    print(f"Fashion-MNIST is in {root}")
+    root = download_set(args.dataset, args.data_dir)
+    print(f"{get_dataset(args.dataset).title} is in {root}")
     return 0
 
 
 def cmd_data_show(args) -> int:
-    from .data.fashion_mnist import LABELS, load_fashion_mnist
+    from .data.idx_sets import get_dataset, read_set
     from .plots import plot_image_grid
 
+    dataset = get_dataset(args.dataset)
     check_whole("--n", args.n, low=1, high=MAX_SHOW)
-    X, y, _, _ = load_fashion_mnist(args.data_dir)
-    path = plot_image_grid(X[: args.n], y[: args.n], LABELS, _output_path(args.out), n=args.n)
+    out = _output_path(args.out or f"{dataset.name}.png")
+    data = read_set(dataset, args.data_dir)
+    path = plot_image_grid(data.X_train[: args.n], data.y_train[: args.n], dataset.classes, out, n=args.n)
     print(f"wrote {path}")
     return 0
 

@@ -10,9 +10,18 @@ import torch
 from torch import Tensor, nn
 
 from minidl.activations import get_activation
+from minidl.config import check_dropout
 from minidl.params import Sequential as Model
-from minidl.params import check_inputs, init_params, mlp_shapes
-from minidl.scratch import accuracy, objective  # torch.nn has no accuracy; autograd links loss and model here too
+from minidl.params import check_inputs, dropout_generator, init_params, mlp_shapes
+from minidl.scratch import accuracy  # torch.nn has no accuracy
+
+
+def objective(model: Model, loss, weight_decay: float = 0.0):
+    """Return ``loss`` itself: autograd links it to the model, and torch.optim's weight_decay does the decay.
+
+    SGD with weight_decay adds lambda w to each weight's gradient: the gradient of lambda/2 ||w||^2.
+    """
+    return loss
 
 
 # --- Linear regression -------------------------------------------------------------------------
@@ -48,7 +57,7 @@ def sgd(params, lr: float) -> None:
     optimizer.zero_grad()
 
 
-SGD = torch.optim.SGD  # plus momentum, weight decay, ... which the lesson leaves at 0
+SGD = torch.optim.SGD  # plus momentum, weight decay (per parameter group: weights only), ...
 
 
 class LinearRegression(Model):
@@ -116,18 +125,40 @@ def nonlinearity(name: str):
     return MODULES[get_activation(name).name]()
 
 
+class Dropout(nn.Module):
+    """nn.Dropout(p), but drawing its masks from the model's own generator instead of torch's global RNG.
+
+    nn.Dropout computes the same thing (zero with probability p, scale the rest by 1 / (1 - p), only
+    in training mode); drawn from the generator every twin shares, its masks are the other twins',
+    so the tests can hold the three equal step by step.
+    """
+
+    def __init__(self, p: float, generator: torch.Generator):
+        super().__init__()
+        self.p, self.generator = p, generator
+
+    def forward(self, H: Tensor) -> Tensor:
+        if not self.training:  # evaluation never drops
+            return H
+        mask = torch.rand(H.shape, generator=self.generator) >= self.p  # (B, h): True keeps a unit
+        return H * mask.to(H.device) / (1 - self.p)
+
+
 class MLP(Model):
     """Return (B, num_outputs) logits from a stack of linear layers with activations in between."""
 
     def __init__(self, num_inputs: int = 784, hidden: tuple[int, ...] = (256,), num_outputs: int = 10,
-                 activation: str = "relu", init: str = "normal", seed: int = 0):
+                 activation: str = "relu", init: str = "normal", seed: int = 0, dropout: tuple[float, ...] = ()):
         params = init_params(mlp_shapes(num_inputs, hidden, num_outputs), init, seed)  # W1 (784, 256), b1, ...
         linears = [nn.Linear(*W.shape) for name, W in params.items() if name.startswith("W")]
+        probabilities = check_dropout(dropout, len(linears) - 1)  # one p per hidden layer, 0: none
+        generator = dropout_generator(seed)
         layers = [nn.Flatten(), linears[0]]
-        for linear in linears[1:]:
-            layers += [nonlinearity(activation), linear]  # e.g. Flatten, Linear, ReLU, Linear
-        super().__init__(params, *layers)
+        for linear, p in zip(linears[1:], probabilities):
+            layers += [nonlinearity(activation), *([Dropout(p, generator)] if p else []), linear]
+        super().__init__(params, *layers)  # e.g. Flatten, Linear, ReLU, Dropout, Linear
         self.num_inputs, self.activation = num_inputs, get_activation(activation).name
+        self.dropout, self.dropout_generator = probabilities, generator
 
     def forward(self, X: Tensor) -> Tensor:
         X = check_inputs(X, self.num_inputs, "MLP", images=True)

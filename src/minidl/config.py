@@ -8,33 +8,51 @@ Nothing here imports torch, so ``minidl --help`` answers at once.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+import os
 from dataclasses import dataclass, field, fields
 
-from .checks import check_choice, check_positive, check_whole
+from .checks import check_choice, check_fraction, check_positive, check_whole
 from .errors import ConfigError
 
-MODELS = ("linreg", "softmax", "mlp")
+MODELS = ("linreg", "softmax", "mlp", "polyreg")
+REGRESSORS = ("linreg", "polyreg")  # linear regression, on its inputs or on their powers x^i / i!: a w and a b
 IMPLS = ("scratch", "concise", "manual")
-INITS = ("normal", "xavier", "kaiming")
+INITS = ("normal", "xavier", "kaiming", "standard_normal")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # the names of minidl.activations.ACTIVATIONS (a test keeps the two equal); listed here so that
 # building the command line's help does not import torch
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu", "softplus")
 ACTIVATION_ALIASES = {"swish": "silu"}  # other names people use; each activation is listed once
+TOYS = ("line", "high-dim")  # linreg's synthetic problems (minidl.data.synthetic.TOYS)
+MAX_DEGREE = 19  # polyreg: the lesson's 20 features x^0/0! ... x^19/19!
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes seeds in [0, 2**64); json and int64 fit 2**63
+# the names of minidl.data.idx_sets.DATASETS (a test keeps the two equal), here without importing torch
+DATASETS = ("fashion-mnist", "mnist", "kmnist")
+MAX_IMAGE_SIZE = 512  # --image-size: a side of 512 pixels is already 262,144 inputs per image
+TEST_FRACTION = 0.2  # the share held out where the data has no test split of its own
 
-DATA_DIR_HELP = "Fashion-MNIST folder (default: $MINIDL_DATA_DIR, else the user cache)"
+DATA_DIR_HELP = ("the --dataset's folder (default: $MINIDL_DATA_DIR for fashion-mnist, else the user cache's "
+                 "~/.cache/minidl/<dataset>)")
 
 # The lessons' hyperparameters: what a learner gets without a single flag.
 LESSON_DEFAULTS = {
     "linreg": {"lr": 0.03, "batch_size": 10, "epochs": 3},
     "softmax": {"lr": 0.1, "batch_size": 256, "epochs": 10},
     "mlp": {"lr": 0.5, "batch_size": 256, "epochs": 5},
+    "polyreg": {"lr": 0.01, "batch_size": 10, "epochs": 400},  # d2l 0.17's underfitting/overfitting lesson
+    # the weight-decay lesson (--toy high-dim): w drawn N(0, 1), so that its norm starts near 14
+    "linreg high-dim": {"lr": 0.003, "batch_size": 5, "epochs": 100, "init": "standard_normal"},
 }
 # the fields only some models read: giving one to another model is a mistake, not a silent no-op
-APPLIES_TO = {"hidden": ("mlp",), "activation": ("mlp",), "csv": ("linreg",), "target": ("linreg",),
-              "num_examples": ("linreg",), "data_dir": ("softmax", "mlp")}
+APPLIES_TO = {"hidden": ("mlp",), "activation": ("mlp",), "dropout": ("mlp",), "csv": ("linreg",),
+              "target": ("linreg",), "num_examples": ("linreg",), "toy": ("linreg",), "degree": ("polyreg",),
+              "data_dir": ("softmax", "mlp"), "dataset": ("softmax", "mlp"), "images": ("softmax", "mlp"),
+              "image_size": ("softmax", "mlp"), "test_fraction": ("softmax", "mlp"),
+              "skip_bad_images": ("softmax", "mlp")}
+IMAGES_ONLY = ("image_size", "test_fraction", "skip_bad_images")  # the fields only --images reads
 
 
 def option(default, help: str, *, flag: str | None = None, metavar: str | None = None):
@@ -54,6 +72,41 @@ def check_optimizer(impl: str, optimizer: str) -> None:
             f"scratch models train with minidl's own sgd, not {optimizer}; "
             f"use --impl manual or --impl concise to train with torch.optim's {optimizer}"
         )
+
+
+def check_weight_decay(weight_decay) -> float:
+    """Return ``weight_decay`` as a float if it is a finite number >= 0, else raise ConfigError.
+
+    >>> check_weight_decay(-1)
+    Traceback (most recent call last):
+    ...
+    minidl.errors.ConfigError: weight decay (--weight-decay) must be a number >= 0 (0: none), got -1
+    """
+    if (isinstance(weight_decay, bool) or not isinstance(weight_decay, numbers.Real)
+            or not math.isfinite(weight_decay) or weight_decay < 0):
+        raise ConfigError(f"weight decay (--weight-decay) must be a number >= 0 (0: none), got {weight_decay!r}")
+    return float(weight_decay)
+
+
+def check_dropout(dropout, num_hidden: int) -> tuple[float, ...]:
+    """Return one dropout probability per hidden layer (all 0 for ``()``), else raise ConfigError.
+
+    >>> check_dropout((0.2, 0.5), 2), check_dropout((), 2)
+    ((0.2, 0.5), (0.0, 0.0))
+    >>> check_dropout((0.5,), 2)
+    Traceback (most recent call last):
+    ...
+    minidl.errors.ConfigError: --dropout gives 1 probability for 2 hidden layers; give one per layer, like --dropout 0.2 0.5
+    """
+    dropout = tuple(dropout)
+    if not dropout:
+        return (0.0,) * num_hidden
+    if len(dropout) != num_hidden:
+        example = " ".join(["0.2", "0.5", *["0.5"] * (num_hidden - 2)][:num_hidden])
+        raise ConfigError(f"--dropout gives {len(dropout)} probabilit{'y' if len(dropout) == 1 else 'ies'} for "
+                          f"{num_hidden} hidden layer{'s' if num_hidden != 1 else ''}; give one per layer, "
+                          f"like --dropout {example}")
+    return tuple(check_fraction("dropout probability (--dropout)", p) for p in dropout)
 
 
 @dataclass(frozen=True)
@@ -76,22 +129,45 @@ class TrainConfig:
     batch_size: int | None = option(None, "examples per minibatch (>= 1)")
     hidden: tuple[int, ...] = option((256,), "MLP hidden layer widths", metavar="WIDTH")
     activation: str = option("relu", f"MLP activation: {', '.join(ACTIVATIONS)}")
-    init: str = option("normal", f"weight initialisation: {', '.join(INITS)} (normal: N(0, 0.01) on every parameter)")
+    dropout: tuple[float, ...] = option((), "MLP: dropout probability per hidden layer, 0 <= P < 1, e.g. "
+                                        "--hidden 256 256 --dropout 0.2 0.5 (default: none)", metavar="P")
+    init: str | None = option(None, f"weight initialisation: {', '.join(INITS)} (default normal: N(0, 0.01) on "
+                              "every parameter; standard_normal: N(0, 1) weights, zero biases, the high-dim toy's)")
     optimizer: str = option("sgd", f"{', '.join(OPTIMIZERS)} (adam and adamw need --impl concise or manual)")
+    weight_decay: float = option(0.0, "L2 weight decay lambda >= 0: lambda/2 ||w||^2 on the weights, never the biases",
+                                metavar="LAMBDA")
     seed: int = option(0, f"seed for initialisation and shuffling (0 to {MAX_SEED})")
     device: str = option("auto", f"{', '.join(DEVICES)} (auto: cuda, then mps, then cpu)")
     data_dir: str | None = option(None, DATA_DIR_HELP)
+    dataset: str = option("fashion-mnist", f"the IDX image set to train on: {', '.join(DATASETS)}")
+    images: str | None = option(None, "train on a folder of images instead, a sub-folder per class: DIR/train/<class>/ "
+                                "and DIR/test/<class>/, or DIR/<class>/ split by --test-fraction", metavar="DIR")
+    image_size: int = option(28, "--images: each image is resized to SIZE x SIZE grey pixels", metavar="SIZE")
+    test_fraction: float | None = option(None, f"--images as one tree: the share of each class held out for "
+                                         f"testing, seeded (default {TEST_FRACTION})", metavar="F")
+    skip_bad_images: bool = option(False, "--images: skip unreadable files (counted in the summary) instead of "
+                                   "stopping at the first")
     csv: str | None = option(None, "linreg: fit this CSV table of numeric columns instead of synthetic data")
     target: str | None = option(None, "linreg with --csv: the column to predict")
-    num_examples: int = option(1000, "linreg on synthetic data: number of examples", flag="--examples")
+    toy: str = option("line", "linreg's synthetic data: line (y = 2 x1 - 3.4 x2 + 4.2) or high-dim (the weight-decay "
+                      "lesson: 200 inputs, w = 0.01, b = 0.05, 20 training and 100 test examples)")
+    num_examples: int = option(1000, "linreg on the line toy: number of examples (and as many test examples)",
+                               flag="--examples")
+    degree: int = option(3, f"polyreg: degree of the polynomial fitted, 1 to {MAX_DEGREE} (3: the true cubic)",
+                         metavar="D")
+    grad_norms: bool = option(False, "record each layer's gradient norm, the epoch's mean over batches "
+                              "(metrics.csv, grad_norms.png)")
     out: str | None = option(None, "run folder (default runs/<model>-<timestamp>)")
     plots: bool = option(True, "skip the PNG figures", flag="--no-plots")
 
     def __post_init__(self):
         check_choice("model", self.model, MODELS)
-        for name, value in LESSON_DEFAULTS[self.model].items():
+        check_choice("toy", self.toy, TOYS)
+        lesson = f"linreg {self.toy}" if self.model == "linreg" and self.toy != "line" else self.model
+        for name, value in {"init": INITS[0], **LESSON_DEFAULTS[lesson]}.items():  # init: normal but in high-dim
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
+        object.__setattr__(self, "dropout", tuple(self.dropout))
         object.__setattr__(self, "hidden", tuple(self.hidden))
         check_choice("impl", self.impl, IMPLS)
         check_choice("init", self.init, INITS)
@@ -107,10 +183,35 @@ class TrainConfig:
             raise ConfigError("an MLP needs at least one hidden layer, e.g. --hidden 256")
         for width in self.hidden:
             check_whole("hidden layer width (--hidden)", width)
+        if self.dropout:
+            check_dropout(self.dropout, len(self.hidden))
+        check_weight_decay(self.weight_decay)
+        check_whole("polynomial degree (--degree)", self.degree, low=1, high=MAX_DEGREE)
+        if self.toy != "line" and (self.csv is not None or self.num_examples != 1000):
+            raise ConfigError(f"--toy {self.toy} is its lesson's own data (20 training, 100 test examples): "
+                              f"leave out --csv and --examples")
         check_optimizer(self.impl, self.optimizer)
+        self._check_data()
         if (self.csv is None) != (self.target is None):
             raise ConfigError("--csv and --target go together: name the table and the column to predict")
         self._check_applies()
+
+    def _check_data(self) -> None:
+        """Raise ConfigError for an unknown --dataset or --images flags that do not go together."""
+        check_choice("dataset", self.dataset, DATASETS)
+        check_whole("image size (--image-size)", self.image_size, high=MAX_IMAGE_SIZE)
+        if self.test_fraction is not None and check_fraction("--test-fraction", self.test_fraction) == 0:
+            raise ConfigError("--test-fraction 0 leaves no test images; give a share such as 0.2")
+        if self.images is None:
+            defaults = {f.name: f.default for f in fields(self)}
+            for name in IMAGES_ONLY:
+                if getattr(self, name) != defaults[name]:
+                    raise ConfigError(f"{cli_flag(name)} applies to an image folder; add --images DIR")
+        elif self.data_dir is not None or self.dataset != DATASETS[0]:
+            given = "--data-dir" if self.data_dir is not None else f"--dataset {self.dataset}"
+            raise ConfigError(f"--images {self.images} names the data to train on; leave out {given}")
+        else:  # where the run's folder is, whatever the working folder of a later evaluate or resume
+            object.__setattr__(self, "images", os.path.abspath(os.path.expanduser(self.images)))
 
     def _check_applies(self) -> None:
         """Raise ConfigError for a field set away from its default that this model never reads."""
@@ -123,7 +224,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         """Return the config as JSON-ready data (the inverse of :meth:`from_dict`)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["hidden"] = list(self.hidden)
+        data["hidden"], data["dropout"] = list(self.hidden), list(self.dropout)
         return data
 
     @classmethod
@@ -144,11 +245,54 @@ class TrainConfig:
         """Return a one-line summary, e.g. ``mlp (concise) 784-256-10 relu, sgd lr 0.5, batch 256``."""
         shape = "-".join(str(h) for h in self.hidden) if self.model == "mlp" else ""
         arch = f"{self.model} ({self.impl})" + (f" hidden {shape} {self.activation}" if shape else "")
+        arch += f" dropout {' '.join(f'{p:g}' for p in self.dropout)}" if self.dropout else ""
+        arch += f" degree {self.degree}" if self.model == "polyreg" else ""
+        arch += f" {self.toy}" if self.model == "linreg" and self.toy != "line" else ""
         epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
-        return f"{arch}, {self.optimizer} lr {self.lr:g}, batch {self.batch_size}, {epochs}, seed {self.seed}"
+        decay = f" weight decay {self.weight_decay:g}" if self.weight_decay else ""
+        return f"{arch}, {self.optimizer} lr {self.lr:g}{decay}, batch {self.batch_size}, {epochs}, seed {self.seed}"
 
 
 def cli_flag(name: str) -> str:
     """Return the command-line flag of a TrainConfig field, e.g. ``--batch-size`` for batch_size."""
     meta = {f.name: f.metadata for f in fields(TrainConfig)}[name]
     return meta.get("flag") or "--" + name.replace("_", "-")
+
+
+# what --resume may change while the run stays one run: how long and how fast it goes on, where it
+# runs, and where its (fingerprinted, so unchanged) data now lies. Any other change (batch size,
+# seed, model, optimizer, a field added later...) would make it a different run: --allow-changes.
+RESUME_MAY_CHANGE = ("epochs", "lr", "device", "plots", "grad_norms", "out", "data_dir", "csv", "images")
+NOT_RECORDED = ("out", "data_dir", "csv", "images")  # where the files are is not a change of the run
+
+
+def resume_changes(saved: dict, config: TrainConfig, *, allow: bool = False) -> dict:
+    """Return ``{field: [saved value, new value]}`` for what resuming with ``config`` changes.
+
+    Raise ConfigError, naming each flag, for a change that would break the run's exactness, unless
+    ``allow``; where the files are (out, data_dir, csv) is never listed.
+
+    >>> saved = TrainConfig(model="mlp", epochs=2).to_dict()
+    >>> resume_changes(saved, TrainConfig(model="mlp", epochs=4, lr=0.1))
+    {'epochs': [2, 4], 'lr': [0.5, 0.1]}
+    >>> resume_changes(saved, TrainConfig(model="mlp", epochs=4, batch_size=7))
+    Traceback (most recent call last):
+    ...
+    minidl.errors.ConfigError: resuming with --batch-size 7 (the run so far used 256) would make it ...
+    """
+    before = {f.name: f.default for f in fields(TrainConfig)} | saved  # a field added since: its default
+    changed = {name: [before[name], value] for name, value in config.to_dict().items()
+               if before[name] != value and name not in NOT_RECORDED}
+    breaking = [name for name in changed if name not in RESUME_MAY_CHANGE]
+    if breaking and not allow:
+        def shown(value):
+            return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+        given = ", ".join(f"{cli_flag(n)} {shown(changed[n][1])}" for n in breaking)
+        used = ", ".join(shown(changed[n][0]) for n in breaking)
+        raise ConfigError(
+            f"resuming with {given} (the run so far used {used}) would make it another run, no longer "
+            f"the same as one straight run; add --allow-changes to resume with it anyway (recorded in "
+            f"config.json), or start a new run with --out"
+        )
+    return changed

@@ -13,21 +13,24 @@ own gradient starts the pass: (y_hat - y) / B for the squared loss, (softmax(log
 
 A backward pass keeps each layer's gradient as its two factors (H, dL/dZ) in ``model.grads``;
 ``sgd`` steps from them, W -= lr H^T dZ in one product, so the gradient is never written out and
-read back (``minidl.params.Factored`` multiplies them out for anyone who wants ``.grad``).
+read back (``minidl.params.Factored`` multiplies them out for anyone who wants ``.grad``). Weight
+decay adds lambda W, the gradient of lambda/2 ||W||^2, in that same product.
 """
 import torch
 from torch import Tensor
 
 from minidl.activations import get_activation
+from minidl.config import check_dropout
 from minidl.params import Factored as Model
-from minidl.params import Loss, Optimizer, check_inputs, init_params, mlp_shapes
+from minidl.params import Loss, Optimizer, check_inputs, dropout_generator, init_params, mlp_shapes
 from minidl.scratch import accuracy, linreg, log_softmax, softmax  # forwards with nothing to differentiate
 
 
-def objective(model: Model, loss):
+def objective(model: Model, loss, weight_decay: float = 0.0):
     """Return ``loss`` bound to ``model``: ``objective(model, loss)(y_hat, y).backward()`` runs model.backward.
 
     Autograd's graph links a loss to the model that made its input; written by hand, this is the link.
+    Weight decay is the optimizer's here: ``sgd`` adds lambda W to each weight's gradient.
     """
     def bound(y_hat: Tensor, y: Tensor) -> Loss:
         value, grad = loss(y_hat, y)  # the batch's mean loss and d loss / d y_hat
@@ -51,27 +54,29 @@ def squared_loss(y_hat: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     return (error**2 / 2).mean(), error / len(error)
 
 
-def sgd(layers, grads, lr: float) -> None:
+def sgd(layers, grads, lr: float, weight_decay: float = 0.0) -> None:
     """Step every layer's (W, b) against its gradient, given as the factors (H, dZ) backward() kept.
 
-    W -= lr H^T dZ lands the product in W (one addmm_), b -= lr times dZ summed over the batch.
+    W -= lr (H^T dZ + weight_decay W) lands the product in W (one addmm_, which scales W by
+    1 - lr weight_decay as it adds), b -= lr times dZ summed over the batch (biases never decay).
     The gradient is of a *mean* loss, so this is lr times the average per-example gradient.
     """
     for (W, b), (H, dZ) in zip(layers, grads):
-        W.addmm_(H.T, dZ, alpha=-lr)  # W -= lr H^T dZ
+        W.addmm_(H.T, dZ, beta=1 - lr * weight_decay, alpha=-lr)  # W = (1 - lr lambda) W - lr H^T dZ
         b.sub_(dZ.sum(dim=0), alpha=lr)
 
 
 class SGD(Optimizer):
     """Minibatch SGD behind torch.optim's interface, stepping from the model's gradient factors."""
 
-    def __init__(self, model: Model, lr: float):
+    def __init__(self, model: Model, lr: float, weight_decay: float = 0.0):
         self.model = model  # the gradients live with the model, as .grad does with a parameter
-        self.param_groups = [{"params": model.parameters(), "lr": lr}]
+        self.param_groups = [{"params": model.parameters(), "lr": lr, "weight_decay": weight_decay}]
 
     def step(self) -> None:
         if self.model.grads is not None:  # no backward() since zero_grad(): nothing to do, as torch.optim
-            sgd(self.model.layers(), self.model.grads, self.param_groups[0]["lr"])
+            group = self.param_groups[0]
+            sgd(self.model.layers(), self.model.grads, group["lr"], group["weight_decay"])
 
     def zero_grad(self) -> None:
         self.model.grads = None  # let go of the batch's factors, as torch.optim lets go of each .grad
@@ -136,33 +141,55 @@ def nonlinearity(name: str):
     return get_activation(name)
 
 
+def dropout(H: Tensor, p: float, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+    """Return H with each unit zeroed with probability p and the rest scaled by 1 / (1 - p), and that factor.
+
+    The factor, 0 or 1 / (1 - p) per unit, is also the derivative: dL/dH = dL/d(output) * factor.
+    The mask comes from ``generator`` (the model's own, on the CPU), so every twin draws the same one.
+    With p = 0 nothing is drawn and there is no factor: (H, None).
+
+    >>> dropout(torch.ones(2, 4), 0.5, torch.Generator().manual_seed(0))[1]
+    tensor([[0., 2., 0., 0.],
+            [0., 2., 0., 2.]])
+    """
+    if p == 0:
+        return H, None
+    mask = torch.rand(H.shape, generator=generator) >= p  # (B, h): True keeps a unit, with probability 1 - p
+    factor = mask.to(H.device, H.dtype) / (1 - p)
+    return H * factor, factor
+
+
 class MLP(Model):
     """Return (B, num_outputs) logits from a stack of linear layers with activations in between."""
 
     def __init__(self, num_inputs: int = 784, hidden: tuple[int, ...] = (256,), num_outputs: int = 10,
-                 activation: str = "relu", init: str = "normal", seed: int = 0):
+                 activation: str = "relu", init: str = "normal", seed: int = 0, dropout: tuple[float, ...] = ()):
         params = init_params(mlp_shapes(num_inputs, hidden, num_outputs), init, seed)  # W1 (784, 256), b1, ...
         self.phi = nonlinearity(activation)
         super().__init__(params)
         self.num_inputs, self.activation = num_inputs, get_activation(activation).name
+        self.dropout = check_dropout(dropout, len(params) // 2 - 1)  # one p per hidden layer, 0: none
+        self.dropout_generator = dropout_generator(seed)
 
     def forward(self, X: Tensor) -> Tensor:
         X = check_inputs(X, self.num_inputs, "MLP", images=True)
         H = X.reshape(len(X), self.num_inputs)  # (B, 1, 28, 28) -> (B, 784)
         *hidden, (W, b) = self.layers()
-        saved = []  # per layer: its input H and its pre-activation Z (None for the output layer)
-        for W_i, b_i in hidden:
+        saved = []  # per layer: its input H, its pre-activation Z and dropout factor (None: none, or output layer)
+        for (W_i, b_i), p in zip(hidden, self.dropout):
             Z = torch.addmm(b_i, H, W_i)  # (B, h_i) = H W_i + b_i
-            saved.append((H, Z))
-            H = self.phi.fn(Z)  # (B, h_i) hidden units
-        saved.append((H, None))
+            dropped, factor = dropout(self.phi.fn(Z), p if self.training else 0, self.dropout_generator)
+            saved.append((H, Z, factor))  # evaluation never drops
+            H = dropped  # (B, h_i) hidden units
+        saved.append((H, None, None))
         self.saved = saved if self.training else None  # evaluation keeps nothing
         return torch.addmm(b, H, W)  # (B, 10) logits
 
     def backward(self, dY: Tensor) -> None:
         """Keep each layer's gradient as (H, dZ) from dY = dL/d(logits), (B, 10), last layer first.
 
-        dZ of the layer below is dZ W^T (dL/dH) times phi'(Z) of that layer; the inputs need no gradient.
+        dZ of the layer below is dZ W^T (dL/dH), times the dropout factor where units were dropped,
+        times phi'(Z) of that layer; the inputs need no gradient.
         """
         saved = self.take_saved()
         Ws = [W for W, _ in self.layers()]
@@ -170,5 +197,9 @@ class MLP(Model):
         for i in reversed(range(len(Ws))):
             grads.insert(0, (saved[i][0], dZ))  # layer i: its input H and dL/dZ
             if i:
-                dZ = (dZ @ Ws[i].T).mul_(self.phi.grad(saved[i - 1][1]))  # (B, h_{i-1})
+                _, Z, factor = saved[i - 1]
+                dH = dZ @ Ws[i].T  # (B, h_{i-1})
+                if factor is not None:
+                    dH.mul_(factor)  # a dropped unit passes no gradient back
+                dZ = dH.mul_(self.phi.grad(Z))
         self.grads = grads

@@ -13,61 +13,82 @@ import torch
 
 from minidl import concise, manual, scratch
 from minidl.checks import check_choice
-from minidl.config import IMPLS, MODELS, OPTIMIZERS, check_lr, check_optimizer
+from minidl.config import IMPLS, MODELS, OPTIMIZERS, REGRESSORS, check_lr, check_optimizer, check_weight_decay
 from minidl.errors import CheckpointError, ConfigError
+from minidl.params import decay_groups
 
 TWINS = {"scratch": scratch, "concise": concise, "manual": manual}
-CLASSES = {"linreg": "LinearRegression", "softmax": "SoftmaxRegression", "mlp": "MLP"}  # the same in every twin
-LOSSES = {"linreg": "squared_loss", "softmax": "cross_entropy", "mlp": "cross_entropy"}
+# the same in every twin; polyreg is linear regression on the polynomial features x^i / i!
+CLASSES = {"linreg": "LinearRegression", "softmax": "SoftmaxRegression", "mlp": "MLP", "polyreg": "LinearRegression"}
+LOSSES = {"linreg": "squared_loss", "softmax": "cross_entropy", "mlp": "cross_entropy", "polyreg": "squared_loss"}
 
 
 def build_model(kind: str, impl: str, *, num_inputs: int, num_outputs: int = 10, hidden=(256,),
-                activation: str = "relu", init: str = "normal", seed: int = 0):
+                activation: str = "relu", init: str = "normal", seed: int = 0, dropout=()):
     """Return a fresh ``kind`` model from the ``impl`` twin, its weights drawn from ``seed``.
 
-    linreg has one output and no hidden layers: it takes only num_inputs, init and seed.
+    linreg and polyreg have one output and no hidden layers: they take only num_inputs, init and
+    seed. ``dropout``: the MLP's, one probability per hidden layer.
 
     >>> build_model("softmax", "scratch", num_inputs=784).W.shape
     torch.Size([784, 10])
     """
     cls = getattr(_twin(impl), CLASSES[check_choice("model", kind, MODELS)])
-    if kind == "linreg":
+    if kind in REGRESSORS:
         return cls(num_inputs, init=init, seed=seed)
     if kind == "softmax":
         return cls(num_inputs, num_outputs, init=init, seed=seed)
-    return cls(num_inputs, hidden, num_outputs, activation=activation, init=init, seed=seed)
+    return cls(num_inputs, hidden, num_outputs, activation=activation, init=init, seed=seed, dropout=dropout)
 
 
 def model_for(config, num_inputs: int, num_outputs: int):
     """Return the fresh model a TrainConfig describes for data of that many inputs and outputs."""
     return build_model(config.model, config.impl, num_inputs=num_inputs, num_outputs=num_outputs,
-                       hidden=config.hidden, activation=config.activation, init=config.init, seed=config.seed)
+                       hidden=config.hidden, activation=config.activation, init=config.init, seed=config.seed,
+                       dropout=config.dropout)
 
 
-def build_loss(kind: str, impl: str, model):
+def build_loss(kind: str, impl: str, model, *, classifies: bool | None = None, weight_decay: float = 0.0):
     """Return the ``impl`` twin's loss for ``kind`` (squared_loss for linreg, else cross_entropy), for ``model``.
 
-    Every loss returns the mean over the batch and has a ``backward()`` that reaches ``model``:
-    through autograd's graph in scratch and concise, through the hand-written pass in manual.
+    ``classifies=False`` makes an MLP a regressor (squared_loss on its single output); None takes
+    the kind's own loss. Every loss returns the mean over the batch and has a ``backward()`` that
+    reaches ``model``: through autograd's graph in scratch and concise, through the hand-written
+    pass in manual. ``weight_decay``: scratch adds weight_decay/2 ||w||^2 to the loss it
+    differentiates; the other twins decay in their optimizer (give build_optimizer the same value).
     """
     twin = _twin(impl)
-    return twin.objective(model, getattr(twin, LOSSES[check_choice("model", kind, MODELS)]))
+    name = LOSSES[check_choice("model", kind, MODELS)]
+    if classifies is not None and (name == "cross_entropy") != classifies:
+        if kind != "mlp":
+            raise ConfigError(f"{kind} only {'classifies' if name == 'cross_entropy' else 'regresses'}; "
+                              "an MLP does both")
+        name = "squared_loss"
+    return twin.objective(model, getattr(twin, name), check_weight_decay(weight_decay))
 
 
-def build_optimizer(model, impl: str, name: str, lr: float):
+def build_optimizer(model, impl: str, name: str, lr: float, weight_decay: float = 0.0):
     """Return the optimizer ``name`` over ``model``'s parameters with learning rate ``lr``.
 
     Scratch models train with minidl's own SGD; concise ones with torch.optim's SGD, Adam or AdamW;
     manual ones with minidl's SGD (which steps from the backward pass's gradient factors), or
     torch.optim's Adam and AdamW, fed each step the gradients those factors multiply out to.
+    ``weight_decay`` (L2, on the weights only) is in the update for concise and manual; scratch has
+    it in its loss (build_loss), so its sgd gets none. AdamW's decay is decoupled, as torch's is.
     """
     _twin(impl)
     check_choice("optimizer", name, OPTIMIZERS)
     check_optimizer(impl, name)
     check_lr(lr)
+    weight_decay = check_weight_decay(weight_decay)
+    if name == "sgd" and impl == "scratch":
+        return scratch.SGD(model.parameters(), lr)  # the decay is in scratch's loss
+    if name == "sgd" and impl == "manual":
+        return manual.SGD(model, lr, weight_decay)
+    groups = decay_groups(model.parameters(), weight_decay)
     if name == "sgd":
-        return _twin(impl).SGD(model if impl == "manual" else model.parameters(), lr)
-    optimizer = _TORCH_OPTIMIZERS[name](model.parameters(), lr=lr)
+        return concise.SGD(groups, lr)
+    optimizer = _TORCH_OPTIMIZERS[name](groups, lr=lr, weight_decay=weight_decay)
     return FromFactors(model, optimizer) if impl == "manual" else optimizer
 
 
@@ -108,7 +129,10 @@ def _twin(impl: str):
 
 
 def identify(model) -> tuple[str, str]:
-    """Return ``(kind, impl)`` of a minidl model, e.g. ``("mlp", "manual")``; ConfigError for anything else."""
+    """Return ``(kind, impl)`` of a minidl model, e.g. ``("mlp", "manual")``; ConfigError for anything else.
+
+    A polyreg model is a LinearRegression (on polynomial features): it identifies as linreg.
+    """
     for impl, twin in TWINS.items():
         for kind, name in CLASSES.items():
             if type(model) is getattr(twin, name):

@@ -39,6 +39,7 @@ def init_params(shapes: dict[str, tuple[int, ...]], init: str = "normal", seed: 
     ``normal``: every parameter, biases too, normal with std 0.01 (the lesson's choice).
     ``xavier``: weights uniform in +-sqrt(6 / (fan_in + fan_out)), biases 0 (Glorot, for tanh).
     ``kaiming``: weights normal with std sqrt(2 / fan_in), biases 0 (He, for relu).
+    ``standard_normal``: weights N(0, 1), biases 0 (the weight-decay lesson's, to start far from 0).
     A weight is a 2-D (fan_in, fan_out) shape, a bias a 1-D one.
 
     >>> p = init_params({"W": (784, 10), "b": (10,)}, init="xavier")
@@ -55,6 +56,8 @@ def init_params(shapes: dict[str, tuple[int, ...]], init: str = "normal", seed: 
             params[name] = 0.01 * torch.randn(shape, generator=generator)
         elif len(shape) == 1:  # xavier and kaiming start biases at 0
             params[name] = torch.zeros(shape)
+        elif init == "standard_normal":
+            params[name] = torch.randn(shape, generator=generator)
         elif init == "xavier":
             bound = math.sqrt(6 / (shape[0] + shape[1]))
             params[name] = bound * (2 * torch.rand(shape, generator=generator) - 1)
@@ -71,6 +74,28 @@ def mlp_shapes(num_inputs: int, hidden: tuple[int, ...], num_outputs: int) -> di
     for i, (fan_in, fan_out) in enumerate(zip(widths, widths[1:]), start=1):
         shapes[f"W{i}"], shapes[f"b{i}"] = (fan_in, fan_out), (fan_out,)
     return shapes
+
+
+def dropout_generator(seed: int = 0) -> torch.Generator:
+    """Return the generator an MLP draws its dropout masks from, so that every twin draws the same masks.
+
+    The masks are drawn on the CPU whatever the model's device (the same masks everywhere) and never
+    from torch's global RNG, which torch.nn.Dropout uses. Seeded apart from the initial weights, which
+    take ``seed`` itself: seed + 2**63 stays below 2**64 for every seed TrainConfig allows.
+    """
+    return torch.Generator().manual_seed(seed + 2**63)
+
+
+def decay_groups(params, weight_decay: float) -> list:
+    """Return torch.optim's parameter groups with ``weight_decay`` on the weights (2-D) only, never the biases.
+
+    As the lesson's l2_penalty(w): the biases shift, they do not scale an input. No decay: one plain list.
+    """
+    params = list(params)
+    if not weight_decay:
+        return params
+    return [{"params": [p for p in params if p.dim() > 1], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.dim() <= 1], "weight_decay": 0.0}]
 
 
 def check_inputs(X: Tensor, num_inputs: int, model: str, images: bool = False) -> Tensor:

@@ -112,11 +112,12 @@ def _column(rows, key: str) -> np.ndarray:
     return np.array([np.nan if r.get(key) in (None, "") else float(r[key]) for r in rows])
 
 
-def plot_curves(rows, path, *, title=None) -> Path:
+def plot_curves(rows, path, *, title=None, log_loss=False) -> Path:
     """Return the path of a PNG of loss (and accuracy, when present) per epoch, train and test.
 
     rows: dicts as in metrics.csv, keys epoch, train_loss, test_loss and optionally train_acc,
-    test_acc (fractions in [0, 1]); values may be numbers or CSV strings.
+    test_acc (fractions in [0, 1]); values may be numbers or CSV strings. ``log_loss``: a log
+    axis for the loss (a regression's falls by orders of magnitude), where every loss is > 0.
     """
     if not rows:
         raise ValueError("plot_curves needs at least one row of metrics (one per epoch), got none")
@@ -135,6 +136,9 @@ def plot_curves(rows, path, *, title=None) -> Path:
                 ax.plot(epochs[known], values[known], style, markersize=4,
                         label=f"{split} (last {last})")
         ax.set_title("accuracy" if metric == "acc" else "loss")
+        losses = np.concatenate([_column(rows, f"{s}_loss") for s in ("train", "test")])
+        if metric == "loss" and log_loss and np.nanmin(losses) > 0:
+            ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.set_xlim(np.nanmin(epochs) - 0.5, np.nanmax(epochs) + 0.5)
@@ -144,6 +148,33 @@ def plot_curves(rows, path, *, title=None) -> Path:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title or "Training curves", fontsize=12)
+    return _save(fig, path)
+
+
+def plot_grad_norms(rows, path, *, title=None) -> Path:
+    """Return the path of a PNG of each layer's gradient norm per epoch, on a log axis.
+
+    rows: metrics rows with grad_norm_W1, grad_norm_W2, ... (``--grad-norms``): each the epoch's
+    mean of ||dL/dW_i|| over its batches. Vanishing gradients show as the first layers' lines lying
+    orders of magnitude below the last one's (a deep sigmoid MLP); exploding ones, above.
+    """
+    keys = [k for k in rows[0] if k.startswith("grad_norm_")] if rows else []
+    if not keys:
+        raise ValueError("plot_grad_norms needs metrics rows with grad_norm_* columns (train with --grad-norms)")
+    epochs = _column(rows, "epoch")
+    fig = Figure(figsize=(5.6, 4.0), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    for key in keys:
+        values = _column(rows, key)
+        ax.plot(epochs, values, "-o", markersize=4, label=f"{key.removeprefix('grad_norm_')} (last {values[-1]:.3g})")
+    if np.nanmin(np.concatenate([_column(rows, k) for k in keys])) > 0:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("||dL/dW||, mean over the epoch's batches")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.suptitle(title or "Gradient norm per layer", fontsize=12)
     return _save(fig, path)
 
 
@@ -212,18 +243,24 @@ def plot_activations(activations, path, *, x_range=(-8, 8)) -> Path:
     return _save(fig, path)
 
 
-def plot_linreg_fit(X, y, w, b, path) -> Path:
+def plot_linreg_fit(X, y, w, b, path, *, feature_names=None, target=None, scale=1.0) -> Path:
     """Return the path of a PNG of a linear-regression fit: data and line, or predicted vs true.
 
-    X: (n, d) features, y: (n, 1) or (n,) targets, w: (d, 1), b: (1,). With d = 1 it shows the
-    data and the fitted line; with d > 1, each prediction Xw + b against its true target.
+    X: (n, d) features, y: (n, 1) or (n,) targets, w: (d, 1), b: (1,), in the data's own units and
+    named by ``feature_names`` and ``target`` where given. With d = 1 it shows the data and the
+    fitted line; with d > 1, each prediction Xw + b against its true target. The title gives the
+    loss as training reports it: mean (y_hat - y)^2 / 2, on y divided by ``scale`` (the target's
+    std where training standardised it).
     """
     X = _numpy(X).astype(np.float64).reshape(len(X), -1)  # (n, d)
     y = _numpy(y).astype(np.float64).reshape(-1)  # (n,)
     w = _numpy(w).astype(np.float64).reshape(-1)  # (d,)
     b = float(_numpy(b).reshape(-1)[0])
     y_hat = X @ w + b  # (n,)
-    mse = float(np.mean((y_hat - y) ** 2))
+    loss = float(np.mean(((y_hat - y) / scale) ** 2) / 2)
+    x_name = feature_names[0] if feature_names else "feature x"
+    y_name = target or "target y"
+    units = " (standardised)" if scale != 1.0 else ""
     fig = Figure(figsize=(5.6, 4.6), dpi=DPI, layout="constrained")
     ax = fig.subplots()
     if X.shape[1] == 1:
@@ -231,16 +268,16 @@ def plot_linreg_fit(X, y, w, b, path) -> Path:
         line = np.array([X[:, 0].min(), X[:, 0].max()])
         ax.plot(line, w[0] * line + b, color="tab:red",
                 label=f"fit: y = {w[0]:.3g} x + {b:.3g}")
-        ax.set_xlabel("feature x")
-        ax.set_ylabel("target y")
-        ax.set_title(f"Linear regression fit (MSE {mse:.3g})")
+        ax.set_xlabel(x_name)
+        ax.set_ylabel(y_name)
+        ax.set_title(f"Linear regression fit (test loss {loss:.3g}{units})")
     else:
         ax.scatter(y, y_hat, s=10, alpha=0.5, label="examples")
         line = np.array([min(y.min(), y_hat.min()), max(y.max(), y_hat.max())])
         ax.plot(line, line, "--", color="tab:red", label="perfect fit (y = ŷ)")
-        ax.set_xlabel("true target y")
-        ax.set_ylabel("prediction ŷ = Xw + b")
-        ax.set_title(f"Linear regression, {X.shape[1]} features (MSE {mse:.3g})")
+        ax.set_xlabel(f"true {y_name}")
+        ax.set_ylabel(f"predicted {y_name} = Xw + b")
+        ax.set_title(f"Linear regression, {X.shape[1]} features (test loss {loss:.3g}{units})")
     ax.grid(alpha=0.3)
     ax.legend()
     return _save(fig, path)

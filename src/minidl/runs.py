@@ -7,9 +7,16 @@ Every file is written atomically, so an interrupted run never leaves half a file
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
+import json
+import math
+import os
+import shlex
 import subprocess
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,13 +24,20 @@ import torch
 
 from . import __version__
 from . import checkpoint as ckpt
+from .checks import check_fits_in_memory
 from .config import TrainConfig
-from .data.fashion_mnist import LABELS, read_fashion_mnist
+from .data.arrays import check_arrays
+from .data.idx_sets import DATASETS, read_set
 from .data.loader import Loader
-from .data.synthetic import TRUE_B, TRUE_W, synthetic_data
+from .data.synthetic import POLY_SIZES, TOYS, polynomial_data, polynomial_truth, synthetic_data
 from .data.tables import load_table
-from .errors import ConfigError, DatasetError
-from .files import write_json, write_text
+from .errors import CheckpointError, ConfigError, DatasetError
+from .files import stale_temp_files, write_bytes, write_json, write_text
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; runs there are not guarded against a second writer
+    fcntl = None
 
 EVAL_BATCH = 1024  # evaluation needs no small batches: fewer, larger matmuls are faster
 
@@ -33,7 +47,7 @@ class RunData:
     """The loaders and facts a run needs: input width, number of outputs, class names, provenance."""
 
     train: Loader
-    test: Loader
+    test: Loader | None  # None: arrays given without a test set
     num_inputs: int
     num_outputs: int
     classifies: bool
@@ -41,15 +55,29 @@ class RunData:
     class_names: tuple[str, ...] = ()
     test_images: torch.Tensor | None = None  # uint8 (N, 28, 28), for the predictions plot
     table: dict = field(default_factory=dict)  # CSV runs: feature names, target and standardizer
-    data_root: str | None = None  # Fashion-MNIST: the folder it was read from, absolute
-    labels_sha256: str | None = None  # Fashion-MNIST: which split that folder holds (see labels_fingerprint)
+    dataset: str | None = None  # an IDX set's name (fashion-mnist, mnist, kmnist), or "images"
+    data_root: str | None = None  # an IDX set: the folder it was read from, absolute
+    images_root: str | None = None  # --images: the image folder, absolute
+    labels_sha256: str | None = None  # which split that folder holds (see labels_fingerprint)
+    notes: dict = field(default_factory=dict)  # for the summary: e.g. image counts, files skipped
+    csv_path: str | None = None  # CSV runs: the table, absolute
+    csv_sha256: str | None = None  # CSV runs: the SHA-256 of its bytes, so an edited table is caught
+    in_memory: bool = False  # arrays given to fit(config, data=...), which no run folder can read again
+    truth: dict = field(default_factory=dict)  # synthetic data: true_w, true_b (polyreg: true_coefficients too)
 
     def facts(self) -> dict:
         """Return what a checkpoint needs to rebuild the model, read new inputs and find its data again."""
         facts = {"num_inputs": self.num_inputs, "num_outputs": self.num_outputs,
                  "class_names": list(self.class_names), "table": self.table}
-        if self.data_root:
-            facts.update(data_root=self.data_root, labels_sha256=self.labels_sha256)
+        if self.dataset:
+            facts.update(dataset=self.dataset)
+        if self.data_root or self.images_root:
+            place = {"data_root": self.data_root} if self.data_root else {"images": self.images_root}
+            facts.update(place, labels_sha256=self.labels_sha256)
+        if self.csv_path:
+            facts.update(csv=self.csv_path, csv_sha256=self.csv_sha256)
+        if self.in_memory:  # an MLP may classify or regress: the loss to rebuild depends on it
+            facts.update(in_memory=True, classifies=self.classifies)
         return facts
 
     def describe_linreg(self, model) -> dict:
@@ -60,15 +88,31 @@ class RunData:
         w, b = state["w"].reshape(-1).tolist(), state["b"].reshape(-1).tolist()[0]
         out = {"w": w, "b": b}
         if self.table:
-            out.update(self.table)
-        else:
-            out.update({"true_w": list(TRUE_W), "true_b": TRUE_B,
-                        "w_error": [wi - ti for wi, ti in zip(w, TRUE_W)], "b_error": b - TRUE_B})
+            # the model fits standardised columns: z_y = w . z_x + b, z = (value - mean) / std; in the
+            # table's own units that is y = w' . x + b' with w'_j = std_y w_j / std_j
+            (mean_y,), (std_y,) = self.table["target_standardizer"].values()
+            x = self.table["standardizer"]
+            w_own = [std_y * wj / sj for wj, sj in zip(w, x["std"])]
+            b_own = mean_y + std_y * b - sum(wj * mj for wj, mj in zip(w_own, x["mean"]))
+            out = {"w": w_own, "b": b_own, "units": f"w and b in the table's own units: {self.table['target']} "
+                   f"= w . ({', '.join(self.table['features'])}) + b; the loss is in standardised "
+                   f"units ({self.table['target']} divided by its std {std_y:.6g})",
+                   "w_standardised": w, "b_standardised": b, **self.table}
+        elif self.truth:  # synthetic data: its true weights are known
+            true_w, true_b = self.truth["true_w"], self.truth["true_b"]
+            out.update({**self.truth, "w_error": [wi - ti for wi, ti in zip(w, true_w)], "b_error": b - true_b})
+            if "true_coefficients" in self.truth:  # polyreg: of x^0/0! (the bias), x^1/1!, ...
+                out["coefficients"] = [b, *w]
+        out["w_norm"] = sum(wi * wi for wi in out["w"]) ** 0.5  # ||w||, which weight decay shrinks
         return out
 
 
-def load_run_data(config: TrainConfig, device) -> RunData:
-    """Return the loaders for ``config``: Fashion-MNIST, the synthetic line, or a CSV table."""
+def load_run_data(config: TrainConfig, device, arrays=None, class_names=None) -> RunData:
+    """Return the loaders for ``config``: Fashion-MNIST, the synthetic line, a CSV table, or ``arrays``.
+
+    ``arrays``: ``(X, y)`` or ``(X_train, y_train, X_test, y_test)``, tensors or NumPy arrays (see
+    minidl.data.arrays); ``class_names`` optionally names their classes.
+    """
     def training(X, y) -> Loader:
         # Shuffled each epoch; a short last batch is dropped (different examples each epoch) when
         # there is a full one. At the MLP lesson's lr 0.5 that 96-image step, right before each
@@ -77,33 +121,82 @@ def load_run_data(config: TrainConfig, device) -> RunData:
         return Loader(X, y, config.batch_size, shuffle=True, seed=config.seed, device=device,
                       drop_last=len(X) >= config.batch_size)
 
-    if config.model == "linreg" and config.csv:
-        train, test = load_table(config.csv, config.target).split(test_fraction=0.2, seed=config.seed)
+    if arrays is not None:
+        if config.csv or config.data_dir or config.toy != "line":
+            raise ConfigError("data= gives the arrays to train on; leave out csv, data_dir and toy, which name another data set")
+        a = check_arrays(arrays, config.model, class_names)
         return RunData(
-            train=training(train.X, train.y),
-            test=Loader(test.X, test.y, EVAL_BATCH, device=device),
-            num_inputs=train.X.shape[1], num_outputs=1, classifies=False, source=str(config.csv),
+            train=training(a.X, a.y),
+            test=None if a.X_test is None else Loader(a.X_test, a.y_test, EVAL_BATCH, device=device),
+            num_inputs=a.num_inputs, num_outputs=a.num_outputs, classifies=a.classifies,
+            source=a.describe(), class_names=a.class_names, in_memory=True,
+        )
+    if config.model == "linreg" and config.csv:
+        path = Path(config.csv).resolve()
+        train, test = load_table(path, config.target).split(test_fraction=0.2, seed=config.seed)
+        scale_y = train.target_standardizer.transform  # a price near 1e6 would need an lr near 1e-12
+        return RunData(
+            train=training(train.X, scale_y(train.y)),
+            test=Loader(test.X, scale_y(test.y), EVAL_BATCH, device=device),
+            num_inputs=train.X.shape[1], num_outputs=1, classifies=False, source=str(path),
             table={"features": list(train.feature_names), "target": train.target,
-                   "standardizer": train.standardizer.to_dict()},
+                   "standardizer": train.standardizer.to_dict(),
+                   "target_standardizer": train.target_standardizer.to_dict()},
+            csv_path=str(path), csv_sha256=file_fingerprint(path),
         )
     if config.model == "linreg":
-        X, y = synthetic_data(TRUE_W, TRUE_B, config.num_examples, seed=config.seed)
-        X_test, y_test = synthetic_data(TRUE_W, TRUE_B, config.num_examples, seed=config.seed + 1)
+        true_w, true_b, n_train, n_test = TOYS[config.toy]
+        n_train, n_test = n_train or config.num_examples, n_test or config.num_examples  # None: --examples
+        # X (n, d) and y (n, 1) float32, train and test, and the loader's copies
+        check_fits_in_memory(f"--examples {config.num_examples}", 3 * (n_train + n_test) * (len(true_w) + 1) * 4)
+        # high-dim's w starts N(0, 1) from the seed itself: data from that same stream would make it start
+        # as the first training example. The line keeps seed and seed + 1 (its published numbers stand).
+        seed = config.seed if config.toy == "line" else config.seed + 2
+        X, y = synthetic_data(true_w, true_b, n_train, seed=seed)
+        X_test, y_test = synthetic_data(true_w, true_b, n_test, seed=seed + 1)
+        shown_w = list(true_w) if len(set(true_w)) > 1 else f"{len(true_w)} x {true_w[0]}"
         return RunData(
             train=training(X, y),
             test=Loader(X_test, y_test, EVAL_BATCH, device=device),
-            num_inputs=len(TRUE_W), num_outputs=1, classifies=False,
-            source=f"synthetic: y = X w + b + noise, w={list(TRUE_W)}, b={TRUE_B}",
+            num_inputs=len(true_w), num_outputs=1, classifies=False,
+            source=f"synthetic: y = X w + b + noise, w={shown_w}, b={true_b}",
+            truth={"true_w": list(true_w), "true_b": true_b},
+        )
+    if config.model == "polyreg":
+        n_train, n_test = POLY_SIZES
+        # one draw, split as the lesson's; seed + 1: not the stream the initial weights come from
+        X, y = polynomial_data(n_train + n_test, config.degree, seed=config.seed + 1)
+        true_w, true_b = polynomial_truth(config.degree)
+        return RunData(
+            train=training(X[:n_train], y[:n_train]),
+            test=Loader(X[n_train:], y[n_train:], EVAL_BATCH, device=device),
+            num_inputs=config.degree, num_outputs=1, classifies=False,
+            source=f"synthetic: y = 5 + 1.2 x - 3.4 x^2/2! + 5.6 x^3/3! + noise; features x^i/i!, i = 1..{config.degree}",
+            truth={"true_w": true_w, "true_b": true_b, "true_coefficients": [true_b, *true_w]},
+        )
+    if config.images:
+        from .data.image_folder import load_image_folder
+
+        images = load_image_folder(config.images, size=config.image_size, test_fraction=config.test_fraction,
+                                   seed=config.seed, skip_bad=config.skip_bad_images)
+        return RunData(
+            train=training(images.X_train, images.y_train),
+            test=Loader(images.X_test, images.y_test, EVAL_BATCH, device=device),
+            num_inputs=config.image_size ** 2, num_outputs=len(images.class_names), classifies=True,
+            source=images.describe(), class_names=images.class_names, test_images=images.X_test,
+            dataset="images", images_root=str(images.root), notes=images.counts(),
+            labels_sha256=labels_fingerprint(images.y_train, images.y_test),
         )
     # a folder named by --data-dir must already hold the data: a typo never starts a download
-    fm = read_fashion_mnist(config.data_dir, download=config.data_dir is None)
+    dataset = DATASETS[config.dataset]
+    idx = read_set(dataset, config.data_dir, download=config.data_dir is None)
     return RunData(
-        train=training(fm.X_train, fm.y_train),
-        test=Loader(fm.X_test, fm.y_test, EVAL_BATCH, device=device),
-        num_inputs=28 * 28, num_outputs=len(LABELS), classifies=True,
-        source=f"Fashion-MNIST ({fm.root})",
-        class_names=tuple(LABELS), test_images=fm.X_test,
-        data_root=str(fm.root), labels_sha256=labels_fingerprint(fm.y_train, fm.y_test),
+        train=training(idx.X_train, idx.y_train),
+        test=Loader(idx.X_test, idx.y_test, EVAL_BATCH, device=device),
+        num_inputs=28 * 28, num_outputs=len(dataset.classes), classifies=True,
+        source=f"{dataset.title} ({idx.root})",
+        class_names=dataset.classes, test_images=idx.X_test, dataset=dataset.name,
+        data_root=str(idx.root), labels_sha256=labels_fingerprint(idx.y_train, idx.y_test),
     )
 
 
@@ -120,6 +213,27 @@ def labels_fingerprint(y_train: torch.Tensor, y_test: torch.Tensor) -> str:
     return digest.hexdigest()
 
 
+def file_fingerprint(path: str | Path) -> str:
+    """Return the SHA-256 of a file's bytes (a CSV table): it tells the table a run trained on from an edited one."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def recorded_csv(recorded: dict, what: str) -> str | None:
+    """Return the absolute path of the CSV table a checkpoint's facts say its run trained on (None if none).
+
+    ``what`` names the checkpoint for the DatasetError raised when that table is gone.
+    """
+    path = recorded.get("csv")
+    if path and not Path(path).is_file():
+        raise DatasetError(f"{what} was trained on the table {path}, which is gone; "
+                           f"pass --csv FILE with a copy of that table")
+    return path
+
+
 def recorded_data_dir(recorded: dict, what: str) -> str | None:
     """Return the folder a checkpoint's facts say its run trained on (None where none is recorded).
 
@@ -128,9 +242,16 @@ def recorded_data_dir(recorded: dict, what: str) -> str | None:
     """
     root = recorded.get("data_root")
     if root and not Path(root).is_dir():
-        raise DatasetError(f"{what} was trained on the Fashion-MNIST in {root}, which is gone; "
+        raise DatasetError(f"{what} was trained on {data_named(recorded)}, which is gone; "
                            f"pass --data-dir FOLDER with a copy of that data")
     return root
+
+
+def data_named(recorded: dict) -> str:
+    """Return e.g. ``the MNIST in /data/mnist`` or ``the image folder /data/pets``, from a checkpoint's facts."""
+    if recorded.get("images"):
+        return f"the image folder {recorded['images']}"
+    return f"the {DATASETS[recorded.get('dataset', 'fashion-mnist')].title} in {recorded['data_root']}"
 
 
 def check_same_data(recorded: dict, data: RunData, what: str) -> None:
@@ -138,69 +259,300 @@ def check_same_data(recorded: dict, data: RunData, what: str) -> None:
 
     ``what`` names the checkpoint for the message. Checkpoints from before the fingerprint pass.
     """
+    if recorded.get("in_memory") and not data.in_memory:
+        raise DatasetError(f"{what} was trained on arrays given in Python, which a run does not keep; continue "
+                           "it from Python with the same arrays: fit(config, data=..., resume=...)")
+    if recorded.get("csv_sha256") and data.csv_sha256 and recorded["csv_sha256"] != data.csv_sha256:
+        raise DatasetError(
+            f"{what} was trained on the table {recorded['csv']}, but {data.csv_path} is not that table "
+            f"(its contents differ: edited, or another file); its test rows would not be the run's. "
+            f"Restore the original, or pass --csv FILE with a copy of it"
+        )
     expected = recorded.get("labels_sha256")
     if expected and data.labels_sha256 and expected != data.labels_sha256:
+        root = recorded.get("images") or recorded["data_root"]
         raise DatasetError(
-            f"{what} was trained on the Fashion-MNIST in {recorded['data_root']}, but the data in "
-            f"{data.data_root} is split differently (other labels in train and test): its test set would "
-            f"not be the run's. Pass --data-dir {recorded['data_root']} (or a copy of that folder)"
+            f"{what} was trained on {data_named(recorded)}, but the data in "
+            f"{data.data_root or data.images_root} is split differently (other labels in train and test): its "
+            f"test set would not be the run's. Pass --data-dir {shlex.quote(root)} (or a copy of that folder)"
         )
 
 
-class RunWriter:
-    """Writes one run's folder: config, metrics after every epoch, checkpoints, summary, plots."""
+LOCK = ".minidl.lock"  # the process writing a run holds an flock on it; the file itself stays behind
 
-    def __init__(self, out: str | Path, config: TrainConfig, data: RunData, *, resuming: bool = False):
+
+class RunWriter:
+    """Writes one run's folder: config, metrics after every epoch, checkpoints, figures, summary.
+
+    From its creation to :meth:`close` it holds the folder's lock (:func:`lock_run_folder`): a second
+    process training into the same folder stops at once instead of mixing its files with these.
+    ``resumed`` (epoch, rows, the saved config, the changes) continues a run: its folder is brought
+    level with its checkpoint and the resume is recorded in config.json's "resumes".
+    """
+
+    def __init__(self, out: str | Path, config: TrainConfig, data: RunData, *, resumed: dict | None = None):
         self.dir = Path(out)
         self.classifies = data.classifies
         self.data = data
-        if not resuming and (self.dir / ckpt.LAST).exists():
-            raise ConfigError(
-                f"{self.dir} already holds a run; continue it with --resume {self.dir}, "
-                f"or choose another --out folder"
-            )
+        if data.test is None:
+            raise ConfigError(f"a run folder ({self.dir}) scores every epoch on a test set: give data=(X_train, "
+                              "y_train, X_test, y_test), or leave out out=")
+        self.epoch = resumed["epoch"] if resumed else None  # the epoch checkpoint.pt holds
+        self._lock = None
+        if resumed is None:
+            check_run_folder(self.dir)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ConfigError(f"cannot create the run folder {self.dir}: {e.strerror}") from None
-        write_json(self.dir / "config.json", {
-            "config": config.to_dict(),
-            "minidl_version": __version__,
-            "torch_version": torch.__version__,
-            "git_revision": git_revision(),
-            "data": data.source,
-        })
+        self._lock = lock_run_folder(self.dir)
+        try:
+            if resumed is None:
+                check_run_folder(self.dir)  # again, under the lock: another run may have begun here meanwhile
+                record = {"config": config.to_dict(), "minidl_version": __version__,
+                          "torch_version": torch.__version__, "git_revision": git_revision(), "data": data.source}
+            else:
+                reconcile(self.dir, resumed["rows"])
+                record = read_record(self.dir) or {"config": resumed["config"], "data": data.source}
+                record.setdefault("resumes", []).append({
+                    "at_epoch": resumed["epoch"], "changes": resumed["changes"], "minidl_version": __version__,
+                    "torch_version": torch.__version__, "time": time.strftime("%Y-%m-%d %H:%M:%S")})
+            with self.writing("config.json"):
+                write_json(self.dir / "config.json", record)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release the folder's lock."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def save_checkpoint(self, state: dict, *, best: bool) -> None:
-        ckpt.save_checkpoint(self.dir / ckpt.LAST, state)
+        with self.writing(ckpt.LAST):
+            ckpt.save_checkpoint(self.dir / ckpt.LAST, state)
+        self.epoch = state["epoch"]
         if best:
-            ckpt.save_checkpoint(self.dir / ckpt.BEST, state)
+            with self.writing(ckpt.BEST):
+                ckpt.save_checkpoint(self.dir / ckpt.BEST, state)
 
     def save_epoch(self, rows: list[dict], state: dict) -> None:
-        """Rewrite metrics.csv and checkpoint.pt, and best.pt when this epoch is the best so far."""
-        key, sign = ("test_acc", 1) if self.classifies else ("test_loss", -1)
-        score = sign * rows[-1][key]
-        is_best = all(score >= sign * r[key] for r in rows)
-        write_metrics(self.dir / "metrics.csv", rows)
-        self.save_checkpoint(state, best=is_best)
+        """Write checkpoint.pt, then metrics.csv, then best.pt when this epoch is the best so far.
+
+        In that order the checkpoint is the truth: a crash or a full disk leaves metrics.csv and
+        best.pt at most one epoch behind it, and :func:`reconcile` brings them level.
+        """
+        with self.writing(ckpt.LAST):
+            ckpt.save_checkpoint(self.dir / ckpt.LAST, state)
+        self.epoch = state["epoch"]
+        with self.writing("metrics.csv"):
+            write_metrics(self.dir / "metrics.csv", rows)
+        if is_best(rows):
+            with self.writing(ckpt.BEST):
+                ckpt.save_checkpoint(self.dir / ckpt.BEST, state)
+
+    @contextmanager
+    def writing(self, name: str):
+        """Turn a full disk (or another failed write) of file ``name`` into one CheckpointError."""
+        try:
+            yield
+        except OSError as e:
+            why = "no space left on the device" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+            raise CheckpointError(self._failed(name, why)) from None
+        except RuntimeError as e:  # torch.save on a full disk: "[enforce fail at inline_container.cc] ..."
+            if "inline_container" not in str(e) and "write" not in str(e).lower():
+                raise
+            first = str(e).strip().splitlines()[0][:120]
+            raise CheckpointError(self._failed(name, f"torch.save failed, no space left on the device? ({first})")) from None
+
+    def _failed(self, name: str, why: str) -> str:
+        kept = (f"{ckpt.LAST} still holds epoch {self.epoch}, and metrics.csv agrees with it"
+                if self.epoch is not None else "nothing of the run was saved")
+        return (f"cannot write {name} in the run folder {self.dir}: {why}; {kept}. Free some space, "
+                f"then resume with: {resume_command(self.dir)}")
 
     def finish(self, rows, summary, *, plots: bool, predictions=None) -> None:
-        """Write summary.json and, unless ``plots`` is false, the figures."""
-        write_json(self.dir / "summary.json", summary)
-        if not plots:
-            return
-        from . import plots as P  # matplotlib costs ~0.3 s to import: only when drawing
+        """Write the figures (unless ``plots`` is false), then summary.json, which marks the run finished."""
+        if plots:
+            with self.writing("the figures"):
+                draw_figures(self.dir, self.data, rows, summary, predictions)
+        with self.writing("summary.json"):
+            write_json(self.dir / "summary.json", rounded(summary))
 
-        P.plot_curves(rows, self.dir / "curves.png", title=f"{summary['model']} ({summary['impl']})")
-        if self.classifies and predictions is not None:
-            confusion = torch.tensor(summary["confusion"])
-            P.plot_predictions(self.data.test_images, self.data.test.y.cpu(), predictions, self.data.class_names,
-                               self.dir / "predictions.png")
-            P.plot_confusion(confusion, self.data.class_names, self.dir / "confusion.png")
-        elif not self.classifies:
-            w = torch.tensor(summary["w"]).reshape(-1, 1)
-            P.plot_linreg_fit(self.data.test.X.cpu(), self.data.test.y.cpu(), w, summary["b"],
-                              self.dir / "fit.png")
+
+def draw_figures(folder: Path, data: RunData, rows, summary, predictions=None) -> list[Path]:
+    """Return the paths of a run's figures after drawing them in ``folder`` from its rows, summary and data."""
+    from . import plots as P  # matplotlib costs ~0.3 s to import: only when drawing
+    from .data.tables import Standardizer
+
+    paths = [P.plot_curves(rows, folder / "curves.png", title=f"{summary['model']} ({summary['impl']})",
+                           log_loss=not data.classifies)]
+    if any(key.startswith("grad_norm_") for key in rows[-1]):  # --grad-norms
+        paths.append(P.plot_grad_norms(rows, folder / "grad_norms.png",
+                                       title=f"{summary['model']} ({summary['impl']}): gradient norm per layer"))
+    if data.classifies and predictions is not None:
+        if data.test_images is not None:  # arrays given to fit are not images to show
+            paths.append(P.plot_predictions(data.test_images, data.test.y.cpu(), predictions,
+                                            data.class_names, folder / "predictions.png"))
+        paths.append(P.plot_confusion(torch.tensor(summary["confusion"]), data.class_names,
+                                      folder / "confusion.png"))
+    elif not data.classifies and data.test is not None and "w" in summary:
+        X, y, table = data.test.X.cpu(), data.test.y.cpu(), data.table
+        names, scale = {}, 1.0
+        if "target_standardizer" in table:  # back to the table's own units, where summary's w and b live
+            X = Standardizer.from_dict(table["standardizer"]).inverse(X)
+            target = Standardizer.from_dict(table["target_standardizer"])
+            y, scale = target.inverse(y), target.std[0]
+            names = {"feature_names": table["features"], "target": table["target"]}
+        w = torch.tensor(summary["w"]).reshape(-1, 1)
+        paths.append(P.plot_linreg_fit(X, y, w, summary["b"], folder / "fit.png", scale=scale, **names))
+    return paths
+
+
+def resume_command(folder) -> str:
+    """Return the shell command that continues the run in ``folder``, quoted for the shell."""
+    return f"minidl train --resume {shlex.quote(str(folder))}"
+
+
+def check_run_folder(folder: Path) -> None:
+    """Raise ConfigError unless a new run may be written in ``folder``: absent, or empty.
+
+    A folder that already holds a run, a run that never saved a checkpoint, or anything else
+    (the user's files, ``--out .``) is refused by name: minidl never writes over files it did not make.
+    """
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ConfigError(f"--out {folder} is a file, not a folder; choose a new folder name")
+    if (folder / ckpt.LAST).exists():
+        raise ConfigError(f"{folder} already holds a run; continue it with `{resume_command(folder)}`, "
+                          f"or choose another --out folder")
+    held = sorted(p.name for p in folder.iterdir() if p.name != LOCK)
+    if not held:
+        return
+    if read_record(folder) is not None:
+        raise ConfigError(f"{folder} holds a minidl run that never saved its {ckpt.LAST} (it stopped before "
+                          f"its first epoch began); delete that folder to train there, or choose another --out folder")
+    shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+    raise ConfigError(f"--out {folder} is not empty and not a minidl run (it holds {shown}); minidl never "
+                      f"writes over files it did not make: choose a new or empty folder")
+
+
+def read_record(folder: Path) -> dict | None:
+    """Return a run folder's config.json (what minidl wrote there), or None if it holds none."""
+    try:
+        record = json.loads((Path(folder) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and "minidl_version" in record else None
+
+
+def lock_run_folder(folder: Path):
+    """Return the lock file of ``folder``, open and exclusively flock'd, with this process's pid in it.
+
+    CheckpointError names the holder's pid when another process holds it; ConfigError says so when
+    the folder is not writable. Closing the file releases the lock (so does the process's end).
+    """
+    try:
+        f = open(Path(folder) / LOCK, "a+")
+    except OSError as e:
+        raise ConfigError(f"cannot write in the run folder {folder} ({e.strerror}); choose a folder "
+                          f"you can write to") from None
+    if fcntl is None:
+        return f
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip() or "unknown"
+        f.close()
+        raise CheckpointError(f"{folder} is in use: another minidl process (pid {holder}) is writing its run; "
+                              f"wait for it to finish, or choose another --out folder") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f
+
+
+def is_best(rows: list[dict]) -> bool:
+    """Return True when the last row is the best so far: top test accuracy, or lowest test loss (regression)."""
+    scored = "test" if "test_loss" in rows[-1] else "train"  # no test set: the training figures
+    key, sign = (f"{scored}_acc", 1) if f"{scored}_acc" in rows[-1] else (f"{scored}_loss", -1)
+    return all(sign * rows[-1][key] >= sign * r[key] for r in rows)
+
+
+def is_finished(folder: Path, epoch: int) -> bool:
+    """Return True when ``folder``'s summary.json (written last) is there for a run of ``epoch`` epochs."""
+    try:
+        return json.loads((Path(folder) / "summary.json").read_text()).get("epochs") == epoch
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def reconcile(folder: Path, rows: list[dict]) -> None:
+    """Bring a run folder level with its checkpoint, the truth after a crash (``rows``: its metrics rows).
+
+    metrics.csv is rewritten from the rows where it differs, best.pt copied from checkpoint.pt where
+    the last epoch is the best but best.pt holds another, and the temp files of killed writes removed.
+    """
+    folder = Path(folder)
+    for tmp in stale_temp_files(folder):
+        tmp.unlink(missing_ok=True)
+    if not rows:
+        return
+    metrics, text = folder / "metrics.csv", metrics_text(rows)
+    if not metrics.is_file() or metrics.read_text() != text:
+        write_text(metrics, text)
+    best = folder / ckpt.BEST
+    if is_best(rows) and (folder / ckpt.LAST).is_file() and _epoch_of(best) != len(rows):
+        write_bytes(best, (folder / ckpt.LAST).read_bytes())
+
+
+def tidy_run_folder(folder) -> None:
+    """Reconcile a run folder no process is training (evaluate calls it); a busy or read-only one is left as it is."""
+    folder = Path(folder)
+    if not (folder / ckpt.LAST).is_file():
+        return
+    try:
+        lock = lock_run_folder(folder)
+    except (ConfigError, CheckpointError):
+        return
+    try:
+        reconcile(folder, ckpt.load_checkpoint(folder / ckpt.LAST)["rows"])
+    except OSError:
+        pass
+    finally:
+        lock.close()
+
+
+def _epoch_of(path: Path) -> int | None:
+    try:
+        return ckpt.load_checkpoint(path)["epoch"]
+    except CheckpointError:
+        return None
+
+
+def rounded(value, digits: int = 6):
+    """Return ``value`` with each float rounded to ``digits`` significant digits, for people to read.
+
+    >>> rounded({"acc": 0.9160000085830688, "rows": [1.0000001, 3]})
+    {'acc': 0.916, 'rows': [1.0, 3]}
+    """
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}") if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v, digits) for v in value]
+    return value
+
+
+def _layer_order(column: str) -> tuple:
+    """Sort grad_norm_W2 before grad_norm_W10 (and grad_norm_w, linreg's, anywhere)."""
+    digits = "".join(ch for ch in column if ch.isdigit())
+    return (int(digits) if digits else 0, column)
 
 
 METRIC_COLUMNS = {
@@ -211,13 +563,19 @@ METRIC_COLUMNS = {
 
 def write_metrics(path: Path, rows: list[dict]) -> None:
     """Write metrics rows as CSV (accuracy columns only when the run classifies)."""
+    write_text(path, metrics_text(rows))
+
+
+def metrics_text(rows: list[dict]) -> str:
+    """Return metrics rows as CSV text; floats with 6 significant digits (a loss of 3e-7 stays 3e-07)."""
     columns = METRIC_COLUMNS["train_acc" in rows[0]]
+    columns = columns + sorted({k for r in rows for k in r if k.startswith("grad_norm_")}, key=_layer_order)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()})
-    write_text(path, buf.getvalue())
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return buf.getvalue()
 
 
 def git_revision() -> str | None:

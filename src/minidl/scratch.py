@@ -11,13 +11,36 @@ import torch
 from torch import Tensor
 
 from minidl.activations import get_activation
+from minidl.config import check_dropout
 from minidl.params import Params as Model
-from minidl.params import Optimizer, check_inputs, init_params, mlp_shapes
+from minidl.params import Loss, Optimizer, check_inputs, dropout_generator, init_params, mlp_shapes
 
 
-def objective(model: Model, loss):
-    """Return ``loss`` itself: autograd's graph already leads from each loss back through the model."""
-    return loss
+def objective(model: Model, loss, weight_decay: float = 0.0):
+    """Return ``loss``, plus weight_decay * l2_penalty of the model's weights (never the biases) when > 0.
+
+    Autograd's graph already leads from each loss back through the model. With weight decay it
+    differentiates the penalised loss, while the value the loop records stays the data loss (as the
+    lesson's curves show it), so that all three twins report the same numbers.
+    """
+    if not weight_decay:
+        return loss
+
+    def penalised(y_hat: Tensor, y: Tensor) -> Loss:
+        value = loss(y_hat, y)
+        weights = [W for W, _ in model.layers()]  # w / W / W1, W2, ...: every weight, no bias
+        return Loss(value.detach(), lambda: (value + weight_decay * l2_penalty(weights)).backward())
+
+    return penalised
+
+
+def l2_penalty(weights) -> Tensor:
+    """Return the sum of w^2 / 2 over every entry of every weight: its gradient is w itself.
+
+    >>> l2_penalty([torch.tensor([[3.0], [4.0]])])
+    tensor(12.5000)
+    """
+    return sum((W**2).sum() for W in weights) / 2
 
 
 # --- Linear regression -------------------------------------------------------------------------
@@ -150,20 +173,40 @@ def nonlinearity(name: str):
     return get_activation(name).fn
 
 
+def dropout(H: Tensor, p: float, generator: torch.Generator) -> Tensor:
+    """Return H with each unit zeroed with probability p and the rest scaled by 1 / (1 - p) (inverted dropout).
+
+    The scaling keeps each unit's expected value, so evaluation uses H as it is. The mask comes from
+    ``generator`` (the model's own, on the CPU), so every twin draws the same one.
+
+    >>> dropout(torch.ones(2, 4), 0.5, torch.Generator().manual_seed(0))
+    tensor([[0., 2., 0., 0.],
+            [0., 2., 0., 2.]])
+    """
+    if p == 0:
+        return H
+    mask = torch.rand(H.shape, generator=generator) >= p  # (B, h): True keeps a unit, with probability 1 - p
+    return H * mask.to(H.device) / (1 - p)
+
+
 class MLP(Model):
     """Return (B, num_outputs) logits from a stack of linear layers with activations in between."""
 
     def __init__(self, num_inputs: int = 784, hidden: tuple[int, ...] = (256,), num_outputs: int = 10,
-                 activation: str = "relu", init: str = "normal", seed: int = 0):
+                 activation: str = "relu", init: str = "normal", seed: int = 0, dropout: tuple[float, ...] = ()):
         params = init_params(mlp_shapes(num_inputs, hidden, num_outputs), init, seed)  # W1 (784, 256), b1, ...
         self.phi = nonlinearity(activation)
         super().__init__(params)
         self.num_inputs, self.activation = num_inputs, get_activation(activation).name
+        self.dropout = check_dropout(dropout, len(params) // 2 - 1)  # one p per hidden layer, 0: none
+        self.dropout_generator = dropout_generator(seed)
 
     def forward(self, X: Tensor) -> Tensor:
         X = check_inputs(X, self.num_inputs, "MLP", images=True)
         H = X.reshape(len(X), self.num_inputs)  # (B, 1, 28, 28) -> (B, 784)
         *hidden, (W, b) = self.layers()
-        for W_i, b_i in hidden:
+        for (W_i, b_i), p in zip(hidden, self.dropout):
             H = self.phi(H @ W_i + b_i)  # (B, h_i) hidden units
+            if self.training:  # evaluation never drops
+                H = dropout(H, p, self.dropout_generator)
         return H @ W + b  # (B, 10) logits

@@ -1,12 +1,22 @@
-"""The lesson's synthetic linear-regression data: y = Xw + b + Gaussian noise."""
+"""The lessons' synthetic data: y = Xw + b + Gaussian noise, and the under/overfitting lesson's cubic."""
+import math
 import numbers
 
 import torch
 
+from minidl.config import MAX_DEGREE  # the lesson's 20 features x^0/0! ... x^19/19!
 from minidl.errors import ConfigError
 
 TRUE_W = (2.0, -3.4)  # the lesson's true weights and bias
 TRUE_B = 4.2
+# linreg's toys, name -> (true w, true b, training examples, test examples); None: --examples of each
+TOYS = {
+    "line": (TRUE_W, TRUE_B, None, None),
+    "high-dim": ((0.01,) * 200, 0.05, 20, 100),  # the weight-decay lesson: far more inputs than examples
+}
+# y = 5 + 1.2 x - 3.4 x^2 / 2! + 5.6 x^3 / 3! + N(0, 0.1^2), x ~ N(0, 1): the under/overfitting lesson
+POLY_COEFFICIENTS = (5.0, 1.2, -3.4, 5.6)  # of x^0/0!, x^1/1!, x^2/2!, x^3/3!; 0 from x^4/4! on
+POLY_SIZES = (100, 100)  # training and test examples
 
 
 def synthetic_data(w, b, n, noise=0.01, seed=0):
@@ -30,3 +40,37 @@ def synthetic_data(w, b, n, noise=0.01, seed=0):
     X = torch.randn(n, len(w), generator=generator)  # (n, d)
     y = X @ w + b + noise * torch.randn(n, 1, generator=generator)  # (n, 1)
     return X, y
+
+
+def polynomial_data(n, degree=MAX_DEGREE, noise=0.1, seed=0):
+    """Return (features, y): features float32 (n, degree) x^i / i! for i = 1..degree, y (n, 1) the cubic plus noise.
+
+    x ~ N(0, 1) and the noise come from one generator seeded with ``seed``, drawn the same for every
+    degree: degree 1 underfits, 3 is the truth, 19 overfits the same points. The constant x^0/0! = 1
+    is left to the model's bias, so the true weights are POLY_COEFFICIENTS[1:] padded with zeros
+    and the true bias POLY_COEFFICIENTS[0]. Dividing by i! keeps x^19 from swamping the gradient.
+
+    >>> X, y = polynomial_data(200, degree=3)
+    >>> X.shape, y.shape
+    (torch.Size([200, 3]), torch.Size([200, 1]))
+    >>> torch.allclose(X[:, 1], X[:, 0] ** 2 / 2)
+    True
+    """
+    if not isinstance(degree, numbers.Integral) or not 1 <= degree <= MAX_DEGREE:
+        raise ConfigError(f"degree = {degree!r}: the polynomial degree must be a whole number from 1 to {MAX_DEGREE}")
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 1, generator=generator, dtype=torch.float64)  # (n, 1)
+    noise = noise * torch.randn(n, 1, generator=generator, dtype=torch.float64)
+    powers = torch.arange(MAX_DEGREE + 1, dtype=torch.float64)  # 0..19
+    monomials = x**powers / torch.tensor([math.factorial(i) for i in range(MAX_DEGREE + 1)], dtype=torch.float64)
+    y = monomials[:, :4] @ torch.tensor(POLY_COEFFICIENTS, dtype=torch.float64).reshape(4, 1) + noise  # (n, 1)
+    return monomials[:, 1:degree + 1].float(), y.float()
+
+
+def polynomial_truth(degree):
+    """Return (true w, true b) for polynomial_data's features of that degree: w of x^1/1! ... x^degree/degree!.
+
+    >>> polynomial_truth(5)
+    ([1.2, -3.4, 5.6, 0.0, 0.0], 5.0)
+    """
+    return [*POLY_COEFFICIENTS[1:], *[0.0] * MAX_DEGREE][:degree], POLY_COEFFICIENTS[0]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from minidl.checks import plural
 from minidl.errors import ConfigError, DatasetError
 
 
@@ -156,8 +157,9 @@ def _read_csv(path, min_rows: int) -> tuple[tuple[str, ...], torch.Tensor]:
         raise DatasetError(f"cannot read CSV file {path}: {e.strerror or e}") from None
     rows = []
     with f:
-        reader = csv.reader(f)
         try:
+            delimiter = _delimiter(f)
+            reader = csv.reader(f, delimiter=delimiter)
             header = next((row for row in reader if row), None)
             if header is None:
                 raise DatasetError(f"CSV file {path} is empty: it needs a header row of column "
@@ -174,8 +176,8 @@ def _read_csv(path, min_rows: int) -> tuple[tuple[str, ...], torch.Tensor]:
                 r = reader.line_num
                 if len(row) != len(names):
                     raise DatasetError(f"{path}: row {r} has {len(row)} values but the header names "
-                                       f"{len(names)} columns; give every row one value per column")
-                rows.append([_number(path, r, name, text) for name, text in zip(names, row)])
+                                       f"{plural(len(names), 'column')}; give every row one value per column")
+                rows.append([_number(path, r, name, text, delimiter) for name, text in zip(names, row)])
         except csv.Error as e:
             raise DatasetError(f"{path}: row {reader.line_num} is not valid CSV ({e})") from None
         except UnicodeDecodeError:
@@ -186,16 +188,35 @@ def _read_csv(path, min_rows: int) -> tuple[tuple[str, ...], torch.Tensor]:
     return names, torch.tensor(rows, dtype=torch.float64).reshape(len(rows), len(names))
 
 
-def _number(path: Path, row: int, column: str, text: str) -> float:
+DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+FLOAT32_MAX = 3.4028234663852886e38  # the models train in float32: a larger value would be inf
+
+
+def _delimiter(f) -> str:
+    """Return the delimiter of a CSV file: whichever of DELIMITERS its header line holds most of.
+
+    Spreadsheets set to a European locale write semicolons, and some tools tabs; ``f`` is left at
+    its start.
+    """
+    header = next((line for line in f if line.strip()), "")
+    f.seek(0)
+    return max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
+
+
+def _number(path: Path, row: int, column: str, text: str, delimiter: str = ",") -> float:
     """Return the finite number in the cell `text`, else raise DatasetError naming the cell."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
+    if math.isfinite(value) and abs(value) > FLOAT32_MAX:
+        raise DatasetError(f"{path}: row {row}, column {column!r}: {text.strip()} is beyond float32's range "
+                           f"(largest {FLOAT32_MAX:.3g}), in which minidl trains; scale the column down")
     if math.isfinite(value):
         return value
     if not text.strip():
         raise DatasetError(f"{path}: row {row}, column {column!r} is empty; fill in a number "
                            "or delete the row")
     raise DatasetError(f"{path}: row {row}, column {column!r}: {text.strip()!r} is not a number; "
-                       "every value must be a finite number")
+                       f"every value must be a finite number (the columns were read as separated by "
+                       f"{DELIMITERS[delimiter]}, as the header row is)")

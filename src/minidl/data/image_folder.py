@@ -1,0 +1,184 @@
+"""Image folders: a sub-folder per class, decoded once into uint8 arrays and cached.
+
+A folder holds either ``train/<class>/`` and ``test/<class>/`` (the same classes in both), or one
+tree ``<class>/`` that a seeded ``test_fraction`` splits class by class. The class names are the
+folder names, sorted: label ``i`` is the ``i``-th name. Images are the files ending in .png, .jpg,
+.jpeg, .bmp or .gif (any case, at any depth under their class folder); hidden files and other files
+are left alone. Within a split the images come in the order of their file names, across classes,
+so a set written as ``<index>.png`` keeps its order.
+
+Each image is decoded by the rules ``minidl predict`` uses (``minidl.images.read_grey``: 8- or
+16-bit grey levels scaled by bit depth, alpha filled in), taken in the form it is in: an image
+already ``size`` x ``size`` passes pixel for pixel, any other is resized whole to that square (no
+inversion, crop or centring). An unreadable file stops the load, named, unless ``skip_bad``: then
+it is left out and counted. The decoded arrays are cached (see minidl.data.cache), keyed by every
+file's path, size and modification time and the image size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from minidl.checks import check_fraction
+from minidl.config import TEST_FRACTION
+from minidl.data.cache import decoded_folder, read_arrays, write_arrays
+from minidl.errors import ConfigError, DatasetError
+from minidl.images import read_grey
+
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+SPLITS = ("train", "test")
+_CACHED = ("images", "readable")  # (N, size, size) uint8 in listing order; (N,) bool
+
+
+@dataclass(frozen=True)
+class ImageFolder:
+    """An image folder's arrays, class names and what was left out."""
+
+    X_train: torch.Tensor  # uint8 (N, size, size)
+    y_train: torch.Tensor  # int64 (N,)
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+    class_names: tuple[str, ...]
+    root: Path  # absolute
+    test_fraction: float | None  # None: the folder has its own test/
+    skipped: tuple[str, ...] = ()  # unreadable files left out, relative to root
+
+    def describe(self) -> str:
+        """Return e.g. ``image folder /data/pets (train/ and test/): 800 train, 200 test images, 2 classes``."""
+        split = "train/ and test/" if self.test_fraction is None else f"one tree, {self.test_fraction:g} held out"
+        skipped = f"; {len(self.skipped)} unreadable files skipped" if self.skipped else ""
+        return (f"image folder {self.root} ({split}): {len(self.X_train)} train, {len(self.X_test)} test "
+                f"images of {self.X_train.shape[1]}x{self.X_train.shape[2]}, {len(self.class_names)} classes{skipped}")
+
+    def counts(self) -> dict:
+        """Return the image counts and the skipped files, for a run's summary."""
+        return {"train_images": len(self.X_train), "test_images": len(self.X_test),
+                "skipped_images": list(self.skipped)}
+
+
+def decode_image(path, size: int) -> np.ndarray:
+    """Return an image file as a (size, size) uint8 array: read_grey's levels, resized only if needed."""
+    grey = read_grey(path)
+    if grey.shape != (size, size):
+        from PIL import Image
+
+        grey = np.array(Image.fromarray(grey).resize((size, size), Image.LANCZOS))
+    return grey
+
+
+def load_image_folder(root, *, size: int = 28, test_fraction: float | None = None, seed: int = 0,
+                      skip_bad: bool = False) -> ImageFolder:
+    """Return the folder's images as arrays; raise DatasetError naming the folder, class or file at fault."""
+    root = Path(root).expanduser().resolve()
+    splits, classes = _list(root)
+    if len(splits) == 2 and test_fraction is not None:
+        raise ConfigError(f"--test-fraction splits one tree of class folders, but {root} has its own "
+                          "train/ and test/; leave out --test-fraction")
+    files = [path for split in splits.values() for _, path in split]
+    images, readable = _decode(root, files, size, skip_bad)
+    labels = np.array([label for split in splits.values() for label, _ in split], dtype=np.int64)
+    if len(splits) == 2:
+        n_train = len(splits["train"])
+        train, test = np.arange(n_train), np.arange(n_train, len(files))
+    else:
+        test_fraction = TEST_FRACTION if test_fraction is None else check_fraction("--test-fraction", test_fraction)
+        train, test = _stratified(labels, test_fraction, seed)
+    train, test = train[readable[train]], test[readable[test]]
+    if len(test) == 0:
+        raise DatasetError(f"{root} leaves no test images; give it more images or a larger --test-fraction")
+    tensor = torch.from_numpy
+    return ImageFolder(tensor(images[train]), tensor(labels[train]), tensor(images[test]), tensor(labels[test]),
+                       class_names=classes, root=root, test_fraction=None if len(splits) == 2 else test_fraction,
+                       skipped=tuple(str(files[i].relative_to(root)) for i in np.flatnonzero(~readable)))
+
+
+def _list(root: Path) -> tuple[dict[str, list[tuple[int, Path]]], tuple[str, ...]]:
+    """Return {split: [(label, path)] in file-name order} ("" for one tree) and the sorted class names."""
+    if not root.is_dir():
+        raise DatasetError(f"image folder {root} " + ("is a file, not a folder" if root.exists() else "does not exist"))
+    has = [split for split in SPLITS if (root / split).is_dir()]
+    if len(has) == 1:
+        other = SPLITS[1 - SPLITS.index(has[0])]
+        raise DatasetError(f"image folder {root} has {has[0]}/ but no {other}/: give both, each with a folder "
+                           f"per class, or put the class folders in {root} itself and use --test-fraction")
+    tops = [root / split for split in has] or [root]
+    names = [_class_names(top) for top in tops]
+    if len(names) == 2 and names[0] != names[1]:
+        only = sorted(set(names[0]) ^ set(names[1]))[0]
+        inside, missing = ("train", "test") if only in names[0] else ("test", "train")
+        raise DatasetError(f"class {only!r} is in {root / inside} but not in {root / missing}: "
+                           "train/ and test/ need the same class folders")
+    classes = names[0]
+    if len(classes) < 2:
+        raise DatasetError(f"image folder {tops[0]} holds {len(classes)} class folder"
+                           f"{'' if len(classes) == 1 else 's'}; a classifier needs at least 2, one folder per class")
+    splits = {}
+    for split, top in zip(has or [""], tops):
+        found = []
+        for label, name in enumerate(classes):
+            images = [p for p in (top / name).rglob("*") if _is_image(p, top / name)]
+            if not images:
+                raise DatasetError(f"class folder {top / name} holds no images ({', '.join(EXTENSIONS)})")
+            found += [(label, p) for p in images]
+        splits[split] = sorted(found, key=lambda lp: (lp[1].name, lp[0], str(lp[1])))
+    return splits, classes
+
+
+def _class_names(top: Path) -> tuple[str, ...]:
+    return tuple(sorted(p.name for p in top.iterdir() if p.is_dir() and not p.name.startswith(".")))
+
+
+def _is_image(path: Path, under: Path) -> bool:
+    hidden = any(part.startswith(".") for part in path.relative_to(under).parts)
+    return not hidden and path.suffix.lower() in EXTENSIONS and path.is_file()
+
+
+def _decode(root: Path, files: list[Path], size: int, skip_bad: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Return (images (N, size, size) uint8, readable (N,) bool), from the cache where it holds them."""
+    folder = decoded_folder(files, "image-folder", f"size {size}")
+
+    def check(arrays):
+        if arrays[0].shape != (len(files), size, size) or arrays[1].shape != (len(files),):
+            raise ValueError("cached arrays of another shape")
+
+    cached = read_arrays(folder, _CACHED, check)
+    if cached is not None:
+        images, readable = cached
+        if not skip_bad and not readable.all():  # decoded before with --skip-bad-images
+            _decode_one(files[int(np.flatnonzero(~readable)[0])], size, skip_bad)  # raises, naming it
+        return images, readable
+    images = np.zeros((len(files), size, size), dtype=np.uint8)
+    readable = np.ones(len(files), dtype=bool)
+    for i, path in enumerate(files):
+        image = _decode_one(path, size, skip_bad)
+        if image is None:
+            readable[i] = False
+        else:
+            images[i] = image
+    write_arrays(folder, _CACHED, (images, readable), f"images of {root}")
+    return images, readable
+
+
+def _decode_one(path: Path, size: int, skip_bad: bool) -> np.ndarray | None:
+    """Return the decoded image; None for an unreadable file when ``skip_bad``, else DatasetError naming it."""
+    try:
+        return decode_image(path, size)
+    except DatasetError as e:
+        if skip_bad:
+            return None
+        raise DatasetError(f"{e}; fix or remove the file, or pass --skip-bad-images to leave unreadable "
+                           "files out") from None
+
+
+def _stratified(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (train, test) indices: round(test_fraction * n) of each class's n images, drawn with ``seed``."""
+    rng = np.random.default_rng(seed)
+    test = []
+    for label in range(int(labels.max()) + 1):
+        members = np.flatnonzero(labels == label)
+        test.append(rng.permutation(members)[: round(test_fraction * len(members))])
+    test = np.sort(np.concatenate(test))
+    return np.setdiff1d(np.arange(len(labels)), test), test

@@ -1,0 +1,111 @@
+"""Every command, fed bad arguments: exit status 2, exactly one line on stderr, no traceback, and
+not a file of the working folder changed (none written, none touched, none removed).
+
+The working folder holds what a user's would: a linear-regression run, an MLP run, a CSV table, an
+image, a text file, a broken checkpoint and a folder of the user's own. Commands that would go to
+the network (a download) are left out.
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minidl.cli import main
+
+TINY = "{tiny}"  # replaced by the stand-in Fashion-MNIST folder
+BAD = [
+    # train: values, choices, flags that do not apply or go together
+    "train", "train cnn", "train mlp --lr 0", "train mlp --lr -1", "train mlp --lr nan", "train mlp --lr inf",
+    "train mlp --lr fast", "train mlp --batch-size 0", "train mlp --batch-size -3", "train mlp --batch-size 1.5",
+    "train mlp --epochs 0", "train mlp --epochs x", "train mlp --hidden 0", "train mlp --hidden", "train mlp --hidden -5",
+    "train mlp --activation swishy", "train mlp --init zeros", "train mlp --optimizer rmsprop",
+    "train mlp --impl scratch --optimizer adam", "train mlp --impl numpy", "train mlp --device tpu",
+    "train mlp --seed -1", f"train mlp --seed {2**64}", "train mlp --frobnicate",
+    "train softmax --hidden 512", "train softmax --activation gelu", "train softmax --csv table.csv --target price",
+    "train linreg --data-dir data", "train linreg --csv table.csv", "train linreg --target price",
+    "train linreg --examples 0", "train linreg --examples 10000000000", f"train mlp --hidden 100000000 --data-dir {TINY}",
+    # train: data that is missing or wrong
+    "train linreg --csv missing.csv --target price", "train linreg --csv table.csv --target nope",
+    "train linreg --csv notes.txt --target price", "train linreg --csv empty.csv --target price",
+    "train linreg --csv words.csv --target price", "train mlp --data-dir /no/such/folder", "train mlp --data-dir notes.txt",
+    # train: run folders
+    "train linreg --out mine", "train linreg --out linrun", "train linreg --out table.csv", "train linreg --out .",
+    "train linreg --allow-changes", "train --resume /no/such/run", "train --resume mine", "train --resume bad.pt",
+    "train --resume linrun", "train --resume linrun --epochs 1", "train --resume linrun --epochs 9 --batch-size 7",
+    "train --resume linrun --epochs 9 --seed 3", "train --resume linrun --epochs 9 --out other",
+    "train --resume linrun --epochs 9 --examples 50", "train --resume mlprun --epochs 9 --hidden 16",
+    f"train --resume mlprun --epochs 9 --data-dir {{other}}",
+    # evaluate
+    "evaluate", "evaluate /no/such/run", "evaluate bad.pt", "evaluate notes.txt", "evaluate mine",
+    "evaluate linrun --data-dir data", "evaluate linrun --csv table.csv", "evaluate mlprun --csv table.csv",
+    f"evaluate mlprun --data-dir {{other}}", "evaluate mlprun --data-dir /no/such/folder", "evaluate linrun --bogus",
+    # predict
+    "predict", "predict mlprun", "predict /no/such/run x.png", "predict bad.pt image.png", "predict mlprun notes.txt",
+    "predict mlprun missing.png", "predict mlprun image.png --top 0", "predict mlprun image.png --top -2",
+    "predict mlprun image.png --top x", "predict mlprun image.png --invert maybe", "predict linrun image.png",
+    "predict linrun table.csv table.csv", "predict linrun missing.csv",
+    # plot
+    "plot", "plot bogus", "plot activations --out plot.txt", "plot activations --out mine",
+    "plot activations --out /no/such/folder/a.png", "plot run", "plot run /no/such/run", "plot run mine",
+    "plot run notes.txt", "plot run linrun --data-dir data", "plot run mlprun --csv table.csv",
+    # data (no command that would download)
+    "data", "data bogus", "data info --data-dir /no/such/folder", "data info --data-dir notes.txt",
+    f"data show --n 0 --data-dir {TINY}", f"data show --n 100000 --data-dir {TINY}", "data show --n x",
+    f"data show --out a.txt --data-dir {TINY}", f"data show --out mine --data-dir {TINY}",
+    "data download --data-dir notes.txt", "--bogus", "",
+]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, tiny_fashion, make_fake_fashion):
+    """A working folder with runs, tables and files in it, made once for every case."""
+    work = tmp_path_factory.mktemp("work")
+    other = make_fake_fashion(tmp_path_factory.mktemp("other-fashion"), n_train=100, n_test=50, seed=1)
+    cwd = os.getcwd()
+    os.chdir(work)
+    try:
+        assert main(["train", "linreg", "--epochs", "2", "--out", "linrun", "--device", "cpu"]) == 0
+        assert main(["train", "mlp", "--hidden", "8", "--epochs", "1", "--batch-size", "100", "--data-dir",
+                     str(tiny_fashion), "--out", "mlprun", "--no-plots", "--device", "cpu"]) == 0
+    finally:
+        os.chdir(cwd)
+    (work / "table.csv").write_text("area,age,price\n" + "".join(f"{i},{i % 7},{3 * i + 1}\n" for i in range(30)))
+    (work / "words.csv").write_text("area,age,price\n1,2,3\n4,five,6\n")
+    (work / "empty.csv").write_text("")
+    (work / "notes.txt").write_text("not an image, not a table\n")
+    (work / "bad.pt").write_bytes(b"\x80\x04 not a checkpoint")
+    Image.fromarray(np.full((28, 28), 200, dtype=np.uint8)).save(work / "image.png")
+    (work / "mine").mkdir()
+    (work / "mine" / "config.json").write_text('{"my": 1}')
+    (work / "data").mkdir()
+    return work, {"tiny": str(tiny_fashion), "other": str(other)}
+
+
+def snapshot(folder: Path) -> dict:
+    """Return every file and folder below ``folder`` with its size, mode and modification time."""
+    return {str(p.relative_to(folder)): (p.is_dir(), p.stat().st_size, p.stat().st_mode, p.stat().st_mtime_ns)
+            for p in folder.rglob("*")}
+
+
+def test_the_table_is_big_enough():
+    assert len(BAD) >= 60 and len(set(BAD)) == len(BAD)
+    assert {line.split()[0] for line in BAD if line and not line.startswith("-")} == {
+        "train", "evaluate", "predict", "plot", "data"}
+
+
+@pytest.mark.parametrize("line", BAD)
+def test_a_bad_command_line_is_one_line_exit_2_and_changes_nothing(capsys, monkeypatch, workspace, line):
+    work, names = workspace
+    argv = [arg.format(**names) for arg in line.split()]
+    monkeypatch.chdir(work)
+    before = snapshot(work)
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's own mistakes (an unknown flag, a missing argument)
+        code = e.code
+    out, err = capsys.readouterr()
+    assert code == 2, (line, out, err)
+    assert err.count("\n") == 1 and err.startswith("minidl") and "Traceback" not in err, (line, err)
+    assert snapshot(work) == before, line

@@ -1,0 +1,227 @@
+"""Image folders: a folder per class, decoded like predict's images, cached, and trained on as IDX sets are."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from minidl.cli import main
+from minidl.config import TrainConfig
+from minidl.data import image_folder
+from minidl.data.idx import write_idx
+from minidl.data.idx_sets import read_set
+from minidl.data.image_folder import load_image_folder
+from minidl.errors import ConfigError, DatasetError
+from minidl.images import read_grey
+from minidl.train import fit
+
+MNIST_SAMPLE = Path(__file__).parents[2] / "shared" / "data" / "mnist-sample"  # beside the checkout
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_pngs(folder, images, labels, names=None):
+    """Write each image as folder/<class>/<index>.png (zero-padded, so names sort as the indices)."""
+    for i, (image, label) in enumerate(zip(images, labels)):
+        path = folder / (names[label] if names else str(int(label))) / f"{i:05d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.asarray(image, dtype=np.uint8)).save(path)
+
+
+def tiny_tree(root, n=12, size=28, classes=("cat", "dog", "fox"), seed=0):
+    """Write n images of each class (a class = one brightness band) as one tree; return the root."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(len(classes)), n)
+    images = [rng.integers(80 * c, 80 * c + 60, (size, size)) for c in labels]
+    write_pngs(root, images, labels, classes)
+    return root
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory, make_fake_fashion):
+    """1,500/400 real MNIST digits (the fake Fashion-MNIST without the sample) as IDX and as PNG folders."""
+    base = tmp_path_factory.mktemp("digits")
+    if (MNIST_SAMPLE / "train-images-idx3-ubyte.gz").is_file():
+        data, dataset = read_set("mnist", MNIST_SAMPLE, download=False), "mnist"
+    else:  # the same test on the stand-in
+        data, dataset = read_set("fashion-mnist", make_fake_fashion(base / "fake"), download=False), "fashion-mnist"
+    arrays = data.X_train[:1500], data.y_train[:1500], data.X_test[:400], data.y_test[:400]
+    (base / "idx").mkdir()
+    for name, array in zip(("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"), arrays):
+        write_idx(base / "idx" / f"{name}.gz", array.numpy().astype(np.uint8))
+    write_pngs(base / "png" / "train", *arrays[:2])
+    write_pngs(base / "png" / "test", *arrays[2:])
+    return base, dataset, arrays
+
+
+# --- the same images, the same run -----------------------------------------------------------------
+
+def test_a_folder_holds_the_idx_images_in_their_order(digits):
+    base, _, arrays = digits
+    folder = load_image_folder(base / "png")
+    assert folder.class_names == tuple(str(d) for d in range(10)) and folder.test_fraction is None
+    for got, want in zip((folder.X_train, folder.y_train, folder.X_test, folder.y_test), arrays):
+        assert torch.equal(got, want)
+
+
+def test_an_image_folder_run_equals_the_idx_run(digits):
+    base, dataset, arrays = digits
+    common = dict(model="mlp", epochs=2, device="cpu", plots=False)
+    idx = fit(TrainConfig(dataset=dataset, data_dir=str(base / "idx"), **common), progress=False)
+    png = fit(TrainConfig(images=str(base / "png"), **common), progress=False)
+    assert png.final["test_acc"] == idx.final["test_acc"] and png.final["test_loss"] == idx.final["test_loss"]
+    assert png.summary["train_images"] == len(arrays[0]) and png.summary["skipped_images"] == []
+
+
+# --- one tree, split by --test-fraction ------------------------------------------------------------
+
+def test_one_tree_is_split_per_class_with_the_seed(tmp_path):
+    root = tiny_tree(tmp_path / "pets", n=10)
+    a = load_image_folder(root, test_fraction=0.3, seed=1)
+    assert a.class_names == ("cat", "dog", "fox") and a.y_test.bincount().tolist() == [3, 3, 3]
+    assert a.y_train.bincount().tolist() == [7, 7, 7]
+    assert torch.equal(load_image_folder(root, test_fraction=0.3, seed=1).X_test, a.X_test)
+    assert not torch.equal(load_image_folder(root, test_fraction=0.3, seed=2).X_test, a.X_test)
+    assert load_image_folder(root).y_test.bincount().tolist() == [2, 2, 2]  # the default 0.2
+
+
+def test_test_fraction_with_its_own_test_folder_is_refused(tmp_path):
+    tiny_tree(tmp_path / "train", n=2)
+    tiny_tree(tmp_path / "test", n=2)
+    with pytest.raises(ConfigError, match="has its own train/ and test/; leave out --test-fraction"):
+        load_image_folder(tmp_path, test_fraction=0.5)
+
+
+# --- decoding ------------------------------------------------------------------------------------
+
+def test_images_decode_as_predict_reads_them_and_are_resized(tmp_path):
+    root = tiny_tree(tmp_path / "pets", n=4)
+    deep = (np.arange(28 * 28, dtype=np.uint16).reshape(28, 28) * 80)
+    Image.fromarray(deep).save(root / "cat" / "x16.png")  # 16-bit grey
+    rgba = np.zeros((28, 28, 4), dtype=np.uint8)
+    rgba[8:20, 8:20] = (255, 255, 255, 255)  # a white square on transparency
+    Image.fromarray(rgba, "RGBA").save(root / "dog" / "xalpha.png")
+    Image.fromarray(np.full((40, 30), 200, dtype=np.uint8)).save(root / "fox" / "xbig.jpg")
+    folder = load_image_folder(root, test_fraction=0.25)
+    X = torch.cat([folder.X_train, folder.X_test])
+    for path in (root / "cat" / "x16.png", root / "dog" / "xalpha.png"):
+        assert any(torch.equal(x, torch.from_numpy(read_grey(path))) for x in X)
+    small = load_image_folder(root, size=16, test_fraction=0.25)
+    assert small.X_train.shape[1:] == (16, 16) and small.X_train.dtype == torch.uint8
+
+
+def test_an_image_size_run_trains_and_predicts(capsys, tmp_path):
+    root = tiny_tree(tmp_path / "pets", n=8, size=20)
+    out = tmp_path / "run"
+    code, _, err = run(capsys, "train", "mlp", "--images", str(root), "--image-size", "16", "--hidden", "8",
+                       "--epochs", "2", "--device", "cpu", "--out", str(out), "--quiet")
+    assert code == 0, err
+    assert (out / "predictions.png").is_file() and (out / "confusion.png").is_file()
+    code, stdout, _ = run(capsys, "predict", str(out), str(root / "fox" / "00023.png"))
+    assert code == 0 and stdout.split(": ")[1].split()[0] in ("cat", "dog", "fox")
+    code, _, err = run(capsys, "predict", str(out), str(root / "fox" / "00023.png"), "--raw")
+    assert code == 2 and "trained on an image folder" in err and "--raw" in err
+    code, stdout, _ = run(capsys, "evaluate", str(out))
+    assert code == 0 and "fox" in stdout
+
+
+# --- unreadable files ------------------------------------------------------------------------------
+
+def test_an_unreadable_file_is_named_or_skipped_and_counted(capsys, tmp_path):
+    root = tiny_tree(tmp_path / "pets", n=5)
+    (root / "dog" / "broken.png").write_bytes(b"not a png")
+    (root / "dog" / "notes.txt").write_text("not an image, and not named like one: ignored")
+    code, _, err = run(capsys, "train", "softmax", "--images", str(root), "--epochs", "1", "--device", "cpu",
+                       "--no-plots", "--out", str(tmp_path / "a"))
+    assert code == 2 and "broken.png" in err and "--skip-bad-images" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "train", "softmax", "--images", str(root), "--epochs", "1", "--device", "cpu",
+                       "--no-plots", "--skip-bad-images", "--out", str(tmp_path / "b"), "--quiet")
+    assert code == 0, err
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["skipped_images"] == ["dog/broken.png"] and summary["train_images"] + summary["test_images"] == 15
+    with pytest.raises(DatasetError, match="broken.png"):  # the cache remembers it, and still refuses
+        load_image_folder(root)
+
+
+# --- the cache -------------------------------------------------------------------------------------
+
+def test_a_second_load_decodes_nothing_and_a_changed_file_is_seen(tmp_path, monkeypatch):
+    root = tiny_tree(tmp_path / "pets", n=4)
+    first = load_image_folder(root)
+    real = image_folder.decode_image
+    monkeypatch.setattr(image_folder, "decode_image", lambda *a: pytest.fail("decoded again despite the cache"))
+    assert torch.equal(load_image_folder(root).X_train, first.X_train)
+    monkeypatch.setattr(image_folder, "decode_image", real)
+    Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(root / "cat" / "00000.png")
+    assert not torch.equal(torch.cat([(f := load_image_folder(root)).X_train, f.X_test]).sum(),
+                           torch.cat([first.X_train, first.X_test]).sum())
+
+
+# --- bad folders and flags: one line each ---------------------------------------------------------
+
+def _mistake(tmp_path, case):
+    root = tmp_path / "data"
+    if case == "train only":
+        tiny_tree(root / "train", n=2)
+    elif case == "other classes":
+        tiny_tree(root / "train", n=2)
+        tiny_tree(root / "test", n=2, classes=("cat", "dog", "owl"))
+    elif case == "one class":
+        tiny_tree(root, n=2, classes=("cat",))
+    elif case == "empty class":
+        tiny_tree(root, n=2)
+        (root / "owl").mkdir()
+    elif case == "a file":
+        root.write_text("not a folder")
+    return root
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "image folder {root} does not exist"),
+    ("a file", "is a file, not a folder"),
+    ("train only", "has train/ but no test/"),
+    ("other classes", "class 'fox' is in {root}/train but not in {root}/test"),
+    ("one class", "holds 1 class folder; a classifier needs at least 2"),
+    ("empty class", "class folder {root}/owl holds no images"),
+])
+def test_bad_folders_get_one_line_naming_them(capsys, tmp_path, case, message):
+    root = _mistake(tmp_path, case)
+    code, _, err = run(capsys, "train", "mlp", "--images", str(root), "--device", "cpu", "--out", str(tmp_path / "r"))
+    assert code == 2 and message.format(root=root) in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--image-size", "32"], "--image-size applies to an image folder; add --images DIR"),
+    (["--skip-bad-images"], "--skip-bad-images applies to an image folder"),
+    (["--images", "x", "--dataset", "mnist"], "--images x names the data to train on; leave out --dataset mnist"),
+    (["--images", "x", "--test-fraction", "1.5"], "--test-fraction must be a number from 0 to below 1"),
+    (["--images", "x", "--image-size", "0"], "image size (--image-size) must be a whole number from 1 to 512"),
+])
+def test_bad_flags_get_one_line(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "train", "mlp", *argv)
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_a_moved_folder_is_evaluated_and_other_images_are_caught(capsys, tmp_path):
+    import shutil
+
+    root = tiny_tree(tmp_path / "pets", n=6)
+    out = tmp_path / "run"
+    assert run(capsys, "train", "softmax", "--images", str(root), "--epochs", "1", "--device", "cpu",
+               "--no-plots", "--out", str(out), "--quiet")[0] == 0
+    moved = shutil.copytree(root, tmp_path / "moved")
+    code, stdout, err = run(capsys, "evaluate", str(out), "--data-dir", str(moved))
+    assert code == 0 and "test accuracy" in stdout, err
+    tiny_tree(moved, n=9, seed=5)  # more images in each class: another split
+    code, _, err = run(capsys, "evaluate", str(out), "--data-dir", str(moved))
+    assert code == 2 and f"trained on the image folder {root}" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "train", "--resume", str(out), "--epochs", "2", "--quiet")
+    assert code == 0, err
