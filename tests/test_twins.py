@@ -354,7 +354,8 @@ def test_weight_decay_leaves_the_biases_alone():
         torch.testing.assert_close(state["b"], start["b"], msg=impl)
 
 
-DROPOUT_MLP = lambda twin, seed=0: twin.MLP(hidden=(64, 32), activation="tanh", seed=seed, dropout=(0.2, 0.5))  # noqa: E731
+def DROPOUT_MLP(twin, seed=0):
+    return twin.MLP(hidden=(64, 32), activation="tanh", seed=seed, dropout=(0.2, 0.5))
 
 
 @pytest.mark.parametrize("impl", OTHERS)

@@ -228,7 +228,8 @@ def _print_final(history) -> None:
         s = history.summary
         learned = f"w {_numbers(s['w'], '.4g')}, b {s['b']:.4g}"
         if "coefficients" in s:  # polyreg: b, w_1, ... of x^0/0!, x^1/1!, ... beside the true cubic's
-            learned = f"coefficients {_numbers(s['coefficients'], '.4g')} (true {_numbers(s['true_coefficients'], 'g')})"
+            truth = _numbers(s["true_coefficients"], "g")
+            learned = f"coefficients {_numbers(s['coefficients'], '.4g')} (true {truth})"
         if len(s["w"]) > MAX_SHOWN_WEIGHTS:  # too many to read one by one: their size, which weight decay shrinks
             learned += f", ||w|| {s['w_norm']:.4g}"
         if "units" in s:  # a CSV table: the loss on standardised values, w and b in the table's units

@@ -171,7 +171,8 @@ def load_run_data(config: TrainConfig, device, arrays=None, class_names=None) ->
             train=training(X[:n_train], y[:n_train]),
             test=Loader(X[n_train:], y[n_train:], EVAL_BATCH, device=device),
             num_inputs=config.degree, num_outputs=1, classifies=False,
-            source=f"synthetic: y = 5 + 1.2 x - 3.4 x^2/2! + 5.6 x^3/3! + noise; features x^i/i!, i = 1..{config.degree}",
+            source=f"synthetic: y = 5 + 1.2 x - 3.4 x^2/2! + 5.6 x^3/3! + noise; "
+                   f"features x^i/i!, i = 1..{config.degree}",
             truth={"true_w": true_w, "true_b": true_b, "true_coefficients": [true_b, *true_w]},
         )
     if config.images:
