@@ -3,7 +3,7 @@
     python benchmarks/run_all.py [--quick]
 
 Prints each table, then the issue's targets against this run's numbers; writes
-benchmarks/results/{contenders,roofline,scaling,sklearn,loader,d2l,summary}.json and contenders.png,
+benchmarks/results/{contenders,roofline,scaling,ddp,sklearn,loader,d2l,tables,tables_accuracy,summary}.json and contenders.png,
 scaling.png. A full run takes about 6 minutes on a 2-core CPU, --quick about 2 (one run per
 contender; no loader or d2l benchmark, no 0-worker book row, no width 2048).
 """
@@ -12,11 +12,14 @@ from __future__ import annotations
 import argparse
 import time
 
+import bench_ddp
 import bench_loader
 import bench_mlp
 import bench_roofline
 import bench_scaling
 import bench_sklearn
+import bench_tables
+import bench_tables_accuracy
 from common import RESULTS, machine, write_json
 
 
@@ -71,6 +74,8 @@ def main(argv=None) -> dict:
                                    softmax_seconds=row(softmax, bench_mlp.MINIDL)["seconds"])
     chart = bench_mlp.chart(contenders["results"], roofline["roofline_seconds"])
     scaling = bench_scaling.main(quick)
+    print("\nData-parallel: 1 process x 2 threads against 2 processes x 1 thread (minidl.distributed, gloo)")
+    ddp = bench_ddp.main(quick)
     print("\nminidl's scikit-learn MLPClassifier against scikit-learn's, the same hyperparameters")
     estimators = bench_sklearn.main(["--repeats", "1"] if args.quick else [])
     if not args.quick:
@@ -80,6 +85,10 @@ def main(argv=None) -> dict:
 
         print("\nThe concise MLP lesson on minidl.d2l against the book's per-sample loaders")
         write_json("d2l", {"machine": machine(), "rows": bench_d2l.main()})
+    print("\nReading a numeric CSV: minidl's reader against pandas.read_csv, the same file")
+    tables = bench_tables.main(["--rows", "100000", "--repeats", "1"] if args.quick else [])
+    if bench_tables_accuracy.TABLES.is_dir():  # the real tables, where the checkout has them beside it
+        bench_tables_accuracy.main()
 
     checks = targets(contenders, roofline)
     print("\nTargets (issue 5), this run:")
@@ -91,7 +100,8 @@ def main(argv=None) -> dict:
     summary = {"machine": machine(), "quick": args.quick, "minutes": minutes, "targets": checks,
                "roofline_fraction": roofline["roofline_fraction"],
                "sklearn_estimator_speedup": estimators["speedup"],
-               "scaling_rows": len(scaling["rows"])}
+               "scaling_rows": len(scaling["rows"]), "ddp_rows": len(ddp["rows"]),
+               "csv_read_x_pandas": {r["contender"]: r["ratio"] for r in tables}}
     write_json("summary", summary)
     return summary
 

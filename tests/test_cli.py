@@ -29,7 +29,7 @@ def train_tiny(capsys, tiny_fashion, out, *extra):
     (["train", "mlp", "--epochs", "0"], "(--epochs) must be a whole number >= 1, got 0"),
     (["train", "mlp", "--activation", "swishy"], "unknown activation 'swishy'"),
     (["train", "mlp", "--impl", "scratch", "--optimizer", "adam"], "--impl concise"),
-    (["train", "softmax", "--csv", "x.csv", "--target", "y"], "--csv does not apply to softmax"),
+    (["train", "softmax", "--csv", "x.csv", "--target", "y", "--task", "regress"], "softmax only classifies"),
         (["train", "softmax", "--hidden", "512"], "--hidden does not apply to softmax; it is for mlp"),
         (["train", "mlp", "--seed", str(2**64)], "seed (--seed) must be a whole number from 0 to"),
         (["train", "mlp", "--seed", "-1"], "seed (--seed) must be a whole number from 0 to"),

@@ -23,13 +23,25 @@ BAD = [
     "train mlp --activation swishy", "train mlp --init zeros", "train mlp --optimizer rmsprop",
     "train mlp --impl scratch --optimizer adam", "train mlp --impl numpy", "train mlp --device tpu",
     "train mlp --seed -1", f"train mlp --seed {2**64}", "train mlp --frobnicate",
-    "train softmax --hidden 512", "train softmax --activation gelu", "train softmax --csv table.csv --target price",
+    "train mlp --nproc 0", "train mlp --nproc two", "train mlp --nproc 2 --batch-size 255",
+    "train softmax --hidden 512", "train softmax --activation gelu", "train softmax --csv table.csv --target price --task regress",
     "train linreg --data-dir data", "train linreg --csv table.csv", "train linreg --target price",
     "train linreg --examples 0", "train linreg --examples 10000000000", f"train mlp --hidden 100000000 --data-dir {TINY}",
     # train: data that is missing or wrong
     "train linreg --csv missing.csv --target price", "train linreg --csv table.csv --target nope",
     "train linreg --csv notes.txt --target price", "train linreg --csv empty.csv --target price",
     "train linreg --csv words.csv --target price", "train mlp --data-dir /no/such/folder", "train mlp --data-dir notes.txt",
+    # train: tables that are wrong, and table flags that do not go together
+    "train mlp --csv gaps.csv --target kind", "train mlp --csv gaps.csv --target size --task regress --fill-missing",
+    "train softmax --csv kinds.csv --target kind --test-csv unseen.csv",
+    "train softmax --csv kinds.csv --target kind --test-csv newclass.csv",
+    "train softmax --csv kinds.csv --target kind --test-csv missing.csv", "train softmax --csv kinds.csv --target size",
+    "train softmax --csv kinds.csv --target kind --folds 1", "train softmax --csv kinds.csv --target kind --folds 99",
+    "train softmax --csv kinds.csv --target kind --folds 3 --test-fraction 0.2",
+    "train softmax --csv kinds.csv --target kind --fold 2", "train softmax --csv kinds.csv --target kind --folds 3 --fold 4",
+    "train softmax --csv kinds.csv --target kind --metric log-rmse", "train mlp --csv kinds.csv --target kind --task guess",
+    "train linreg --csv table.csv --target price --task classify", "train mlp --fill-missing", "train mlp --folds 5",
+    "train linreg --csv kinds.csv --target size --metric log-rmse", "train mlp --csv kinds.csv --target kind --images data",
     # train: run folders
     "train linreg --out mine", "train linreg --out linrun", "train linreg --out table.csv", "train linreg --out .",
     "train linreg --allow-changes", "train --resume /no/such/run", "train --resume mine", "train --resume bad.pt",
@@ -46,6 +58,8 @@ BAD = [
     "predict mlprun missing.png", "predict mlprun image.png --top 0", "predict mlprun image.png --top -2",
     "predict mlprun image.png --top x", "predict mlprun image.png --invert maybe", "predict linrun image.png",
     "predict linrun table.csv table.csv", "predict linrun missing.csv",
+    "predict tablerun unseen.csv", "predict tablerun extra.csv", "predict tablerun gaps.csv", "predict tablerun image.png",
+    "evaluate tablerun --csv table.csv",
     # plot
     "plot", "plot bogus", "plot activations --out plot.txt", "plot activations --out mine",
     "plot activations --out /no/such/folder/a.png", "plot run", "plot run /no/such/run", "plot run mine",
@@ -55,6 +69,16 @@ BAD = [
     f"data show --n 0 --data-dir {TINY}", f"data show --n 100000 --data-dir {TINY}", "data show --n x",
     f"data show --out a.txt --data-dir {TINY}", f"data show --out mine --data-dir {TINY}",
     "data download --data-dir notes.txt", "--bogus", "",
+    # past the lesson: momentum, schedules, validation, early stopping, shifts, recipes, lr-find, compare
+    "train mlp --momentum 1", "train mlp --momentum -0.5", "train mlp --nesterov", "train mlp --schedule warm",
+    "train mlp --schedule step", "train mlp --gamma 0.5", "train mlp --schedule step --step-size 0",
+    "train mlp --warmup -1", "train mlp --val-fraction 1", "train mlp --val-fraction -0.1", "train mlp --patience 0",
+    "train mlp --min-delta 0.1", "train mlp --shift 9", "train linreg --shift 1", "train mlp --recipe nope",
+    "train --resume mlprun --recipe lesson", "train mlp --impl concise --optimizer adam --momentum 0.9",
+    "lr-find", "lr-find cnn", "lr-find mlp --steps 1", "lr-find mlp --out plot.txt", "lr-find mlp --out mine",
+    "lr-find mlp --data-dir /no/such/folder", "lr-find mlp --recipe nope",
+    "compare", "compare /no/such/run", "compare notes.txt", "compare mine", "compare mlprun --out plot.txt",
+    "compare mlprun --out mine", "compare mlprun --csv /no/such/folder/t.csv",
 ]
 
 
@@ -67,6 +91,9 @@ def workspace(tmp_path_factory, tiny_fashion, make_fake_fashion):
     os.chdir(work)
     try:
         assert main(["train", "linreg", "--epochs", "2", "--out", "linrun", "--device", "cpu"]) == 0
+        kinds(work)
+        assert main(["train", "softmax", "--csv", "kinds.csv", "--target", "kind", "--epochs", "1", "--out",
+                     "tablerun", "--no-plots", "--device", "cpu"]) == 0
         assert main(["train", "mlp", "--hidden", "8", "--epochs", "1", "--batch-size", "100", "--data-dir",
                      str(tiny_fashion), "--out", "mlprun", "--no-plots", "--device", "cpu"]) == 0
     finally:
@@ -83,6 +110,16 @@ def workspace(tmp_path_factory, tiny_fashion, make_fake_fashion):
     return work, {"tiny": str(tiny_fashion), "other": str(other)}
 
 
+def kinds(work: Path) -> None:
+    """Write the tables of text and numbers the table cases read: a good one, and bad ones beside it."""
+    rows = [f"{(i % 10 - 5) / 2},{('red', 'green', 'blue')[i % 3]},{('ant', 'bee')[i % 2]}" for i in range(30)]
+    (work / "kinds.csv").write_text("size,colour,kind\n" + "\n".join(rows) + "\n")
+    (work / "unseen.csv").write_text("size,colour,kind\n1,purple,ant\n")  # a category training never saw
+    (work / "newclass.csv").write_text("size,colour,kind\n1,red,wasp\n")  # a class training never saw
+    (work / "extra.csv").write_text("size,colour,weight\n1,red,3\n")  # a column training never saw
+    (work / "gaps.csv").write_text("size,colour,kind\n1,red,ant\n2,NA,bee\n,blue,\n")  # NA cells, a missing target
+
+
 def snapshot(folder: Path) -> dict:
     """Return every file and folder below ``folder`` with its size, mode and modification time."""
     return {str(p.relative_to(folder)): (p.is_dir(), p.stat().st_size, p.stat().st_mode, p.stat().st_mtime_ns)
@@ -92,7 +129,7 @@ def snapshot(folder: Path) -> dict:
 def test_the_table_is_big_enough():
     assert len(BAD) >= 60 and len(set(BAD)) == len(BAD)
     assert {line.split()[0] for line in BAD if line and not line.startswith("-")} == {
-        "train", "evaluate", "predict", "plot", "data"}
+        "train", "evaluate", "predict", "plot", "data", "lr-find", "compare"}
 
 
 @pytest.mark.parametrize("line", BAD)

@@ -1,11 +1,17 @@
-"""Numeric CSV tables: the house-price example, standardisation, and every kind of bad input."""
+"""CSV tables: the house-price example, standardisation, text columns, missing cells, classes, splits
+and folds, the real tables in ../shared/data/tables, and every kind of bad input."""
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from minidl.data.tables import Standardizer, load_table, read_rows
+from minidl.data.tables import Encoder, Standardizer, load_table, read_rows
 from minidl.errors import ConfigError, DatasetError
+
+TABLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "tables"
+needs_tables = pytest.mark.skipif(not TABLES.is_dir(), reason=f"the real tables are not in {TABLES}")
 
 HOUSES = "area,age,price\n" + "".join(
     f"{60 + 7 * i},{(3 * i) % 40},{100 + 2.5 * (60 + 7 * i) - 1.5 * ((3 * i) % 40)}\n"
@@ -51,7 +57,7 @@ def test_standardizer_json_round_trip_and_new_rows(tmp_path):
     saved = json.dumps(table.standardizer.to_dict())
     restored = Standardizer.from_dict(json.loads(saved))
     assert restored == table.standardizer
-    new = read_rows(csv_file(tmp_path, "age,area\n0,60\n39,151\n", "new.csv"), table.feature_names)
+    new = read_rows(csv_file(tmp_path, "age,area\n0,60\n39,151\n", "new.csv"), table.encoder)
     assert new.tolist() == [[60.0, 0.0], [151.0, 39.0]]  # picked by name, in the model's order
     torch.testing.assert_close(restored.transform(new), table.X[[0, 13]])
     torch.testing.assert_close(restored.inverse(restored.transform(new)), new)
@@ -105,10 +111,18 @@ def test_non_numeric_value_names_row_and_column(tmp_path):
     assert "row 3, column 'age': 'twenty' is not a number" in error(tmp_path, text)
 
 
-@pytest.mark.parametrize("value", ["nan", "inf", "-Infinity"])
-def test_nan_and_inf_are_invalid(tmp_path, value):
+@pytest.mark.parametrize("value", ["inf", "-Infinity"])
+def test_inf_is_invalid(tmp_path, value):
     text = f"area,age,price\n100,5,300\n80,20,{value}\n"
-    assert f"row 3, column 'price': '{value}' is not a number" in error(tmp_path, text)
+    assert f"row 3, column 'price': '{value}' is not a finite number" in error(tmp_path, text)
+
+
+@pytest.mark.parametrize("value", ["nan", "NA", "N/A"])
+def test_nan_and_na_are_missing(tmp_path, value):
+    text = f"area,age,price\n100,5,300\n80,{value},200\n"
+    assert f"row 3, column 'age' is missing ('{value}')" in error(tmp_path, text)
+    no_price = f"area,age,price\n100,5,300\n80,2,{value}\n"
+    assert f"row 3, column 'price' (the target) is missing ('{value}')" in error(tmp_path, no_price)
 
 
 def test_empty_value_names_row_and_column(tmp_path):
@@ -138,7 +152,7 @@ def test_blank_lines_and_spreadsheet_bom_are_fine(tmp_path):
 
 def test_read_rows_missing_feature_column(tmp_path):
     with pytest.raises(DatasetError, match="lacks the column.*'age'.*its columns are: area"):
-        read_rows(csv_file(tmp_path, "area\n100\n"), ("area", "age"))
+        read_rows(csv_file(tmp_path, "area\n100\n"), Encoder.numbers(("area", "age")))
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t"])
@@ -157,3 +171,106 @@ def test_a_bad_cell_says_how_the_columns_were_split(tmp_path):
 def test_a_value_beyond_float32_is_refused_by_name(tmp_path):
     text = "area,age,price\n100,5,300\n80,20,1e39\n"
     assert "row 3, column 'price': 1e39 is beyond float32's range" in error(tmp_path, text)
+
+
+PETS = "weight,colour,kind\n" + "".join(
+    f"{3 + i % 5},{('black', 'white', 'ginger')[i % 3]},{('cat', 'dog')[i % 2 or i % 7 == 0]}\n" for i in range(40))
+
+
+def test_text_columns_become_one_input_per_category(tmp_path):
+    table = load_table(csv_file(tmp_path, PETS, "pets.csv"), "kind", classify=True)
+    assert table.classes == ("cat", "dog") and table.y.dtype == torch.int64 and table.y.shape == (40,)
+    assert table.feature_names == ("weight", "colour=black", "colour=ginger", "colour=white")
+    assert table.raw_X[:3, 1:].tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 0]]  # black, white, ginger
+    assert table.target_standardizer is None
+    saved = Encoder.from_dict(json.loads(json.dumps(table.encoder.to_dict())))
+    assert saved == table.encoder
+    rows = csv_file(tmp_path, "colour,weight\nginger,4\n", "new.csv")
+    assert read_rows(rows, saved).tolist() == [[4.0, 0.0, 1.0, 0.0]]
+
+
+def test_a_category_or_column_training_never_saw_is_refused(tmp_path):
+    table = load_table(csv_file(tmp_path, PETS, "pets.csv"), "kind", classify=True)
+    with pytest.raises(DatasetError, match=r"row 3, column 'colour': 'blue' is a category the training table never had "
+                                           r"\(it had black, ginger, white\)"):
+        read_rows(csv_file(tmp_path, "weight,colour\n4,black\n5,blue\n", "new.csv"), table.encoder)
+    with pytest.raises(DatasetError, match="the column\\(s\\) 'age', which the model was not trained on"):
+        read_rows(csv_file(tmp_path, "weight,colour,age\n4,black,2\n", "new.csv"), table.encoder)
+    with pytest.raises(DatasetError, match="row 2, column 'kind': the class 'bird' is not one the training table has"):
+        table.rows_of(csv_file(tmp_path, "weight,colour,kind\n4,black,bird\n", "test.csv"))
+
+
+def test_missing_cells_are_refused_or_filled_with_the_training_statistics(tmp_path):
+    text = "weight,colour,kind\n4,black,cat\n,white,dog\n8,NA,cat\n6,white,dog\n"
+    with pytest.raises(DatasetError, match="row 3, column 'weight' is empty; .*--fill-missing"):
+        load_table(csv_file(tmp_path, text, "pets.csv"), "kind", classify=True)
+    table = load_table(csv_file(tmp_path, text, "pets.csv"), "kind", classify=True, fill_missing=True)
+    assert table.feature_names == ("weight", "colour=black", "colour=missing", "colour=white")
+    assert table.raw_X[:, 0].tolist() == [4.0, 6.0, 8.0, 6.0]  # the mean of 4, 8, 6
+    assert table.raw_X[2, 1:].tolist() == [0.0, 1.0, 0.0]
+    new = read_rows(csv_file(tmp_path, "weight,colour\nNA,\n", "new.csv"), table.encoder)
+    assert new.tolist() == [[6.0, 0.0, 1.0, 0.0]]
+
+
+def test_a_short_row_is_not_read_as_missing_cells(tmp_path):
+    text = "area,age,price\n100,5,300\n80,20\n70,1,1\n"
+    with pytest.raises(DatasetError, match="row 3 has 2 values but the header names 3 columns"):
+        load_table(csv_file(tmp_path, text), "price", fill_missing=True)
+
+
+def test_classes_from_whole_numbers_sort_as_numbers(tmp_path):
+    table = load_table(csv_file(tmp_path, "x,grade\n1,10\n2,9\n3,10\n4,2\n"), "grade", classify=True)
+    assert table.classes == ("2", "9", "10") and table.y.tolist() == [2, 1, 2, 0]
+    with pytest.raises(DatasetError, match="not whole"):
+        load_table(csv_file(tmp_path, "x,grade\n1,1.5\n2,2\n"), "grade", classify=True)
+
+
+def test_a_column_of_numbers_and_words_names_the_word(tmp_path):
+    assert "row 3, column 'age': 'twenty' is not a number" in error(tmp_path, "area,age,price\n1,5,3\n8,twenty,2\n")
+
+
+def test_log_target_needs_positive_values(tmp_path):
+    table = load_table(csv_file(tmp_path, HOUSES), "price", log_target=True)
+    assert table.y[0, 0].item() == pytest.approx(np.log(100 + 2.5 * 60))
+    with pytest.raises(DatasetError, match="row 3, column 'price': -1 has no log"):
+        load_table(csv_file(tmp_path, "area,price\n1,2\n2,-1\n"), "price", log_target=True)
+
+
+def test_class_split_is_stratified(tmp_path):
+    table = load_table(csv_file(tmp_path, PETS, "pets.csv"), "kind", classify=True)
+    train, test = table.split(0.25, seed=3)
+    counts = [int((table.y == c).sum()) for c in (0, 1)]
+    assert [int((test.y == c).sum()) for c in (0, 1)] == [round(n * 0.25) for n in counts]
+    assert len(train.y) + len(test.y) == 40
+
+
+def test_folds_partition_the_rows(tmp_path):
+    table = load_table(csv_file(tmp_path, PETS, "pets.csv"), "kind", classify=True)
+    held = [table.fold(i, 5, seed=1)[1].rows.tolist() for i in range(1, 6)]
+    assert sorted(sum(held, [])) == list(range(40)) and all(len(rows) == 8 for rows in held)
+    train, test = table.fold(2, 5, seed=1)
+    assert not set(train.rows.tolist()) & set(test.rows.tolist())
+    assert train.standardizer == Standardizer.fit(train.raw_X.double())
+    with pytest.raises(ConfigError, match="fold 1 of 41"):
+        table.fold(1, 41)
+
+
+@needs_tables
+def test_the_real_penguins_have_text_columns_and_na_cells():
+    path = TABLES / "penguins.csv"
+    with pytest.raises(DatasetError, match="penguins.csv: row 5, column 'bill_length_mm' is missing \\('NA'\\)"):
+        load_table(path, "species", classify=True)
+    table = load_table(path, "species", classify=True, fill_missing=True)
+    assert table.classes == ("Adelie", "Chinstrap", "Gentoo") and len(table.y) == 344
+    assert "island=Biscoe" in table.feature_names and "sex=missing" in table.feature_names
+    assert bool(torch.isfinite(table.X).all())
+
+
+@needs_tables
+@pytest.mark.parametrize("name,target,rows,classes", [("iris.csv", "class", 150, 3), ("wine.csv", "class", 178, 3),
+                                                      ("windsor-houses.csv", "price", 546, 0)])
+def test_the_real_tables_load(name, target, rows, classes):
+    table = load_table(TABLES / name, target, classify=bool(classes))
+    assert len(table.y) == rows and len(table.classes) == classes
+    if name.startswith("windsor"):
+        assert "driveway=yes" in table.feature_names and "lotsize" in table.feature_names

@@ -134,7 +134,7 @@ def test_run_folder_holds_every_artifact(tiny_fashion, tmp_path):
             "curves.png", "predictions.png", "confusion.png"} <= names
     with open(out / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"]
+    assert list(rows[0]) == ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"]
     assert len(rows) == 2
     saved = json.loads((out / "config.json").read_text())
     assert saved["config"]["hidden"] == [32] and saved["torch_version"] == torch.__version__
@@ -157,7 +157,7 @@ def test_linreg_recovers_the_true_line(tmp_path):
     s = history.summary
     assert max(abs(e) for e in s["w_error"]) < 0.01 and abs(s["b_error"]) < 0.01
     with open(tmp_path / "lin" / "metrics.csv") as f:
-        assert next(csv.reader(f)) == ["epoch", "train_loss", "test_loss", "seconds"]
+        assert next(csv.reader(f)) == ["epoch", "lr", "train_loss", "test_loss", "seconds"]
     assert (tmp_path / "lin" / "fit.png").stat().st_size > 0
 
 

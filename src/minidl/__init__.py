@@ -4,6 +4,7 @@ Train linear regression, softmax regression or an MLP on a named data set (Fashi
 lesson's synthetic line, a CSV table) or on your own arrays, then use what it learned:
 
     fit(config, data=None)      train; returns a History: metrics rows, summary, the model
+    cross_validate(config)      a CSV run's --folds K: one History per fold
     TrainConfig(model, ...)     the one frozen run config: model, impl, lr, batch_size, epochs, ...
     load_run(folder)            a saved run: model, config, metrics rows, summary, data facts
     evaluate_run(run, X, y)     loss and accuracy of a run (on its own test set without X and y)
@@ -46,7 +47,7 @@ _NAMES = {
     "load_run": "minidl.inference", "Run": "minidl.inference", "evaluate_run": "minidl.inference",
     "predict": "minidl.inference",
     "load_fashion_mnist": "minidl.data.fashion_mnist", "synthetic_data": "minidl.data.synthetic",
-    "load_table": "minidl.data.tables",
+    "load_table": "minidl.data.tables", "cross_validate": "minidl.crossval",
     "MinidlError": "minidl.errors", "ConfigError": "minidl.errors", "DatasetError": "minidl.errors",
 }
 __all__ = ["__version__", *_NAMES]

@@ -44,20 +44,44 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --resume: accept flags that make it another run (--batch-size, --seed, ...); "
                    "each resume's changes are recorded in config.json")
     t.add_argument("--quiet", action="store_true", help="print only the final result")
+    t.add_argument("--nproc", type=int, metavar="N", help="train data-parallel on N processes of this machine "
+                   "(torchrun --nproc-per-node N -m minidl train ..., through torchrun's Python API; "
+                   "several machines: see the README's Scale-out)")
+    t.add_argument("--recipe", metavar="NAME", help=f"a preset of the flags above, printed in full when used; "
+                   f"your own flags win: {_recipes()}")
     t.set_defaults(func=cmd_train)
+
+    lf = sub.add_parser("lr-find", help="the learning-rate range test: loss against a growing lr, and a suggestion",
+                        description="Train a throwaway copy of MODEL (with the train flags given) for up to "
+                        "--steps batches while the lr grows geometrically from 1e-5 to 10; plot the loss against "
+                        "the lr and suggest the lr where it falls fastest. No run folder is written.")
+    add_config_arguments(lf, skip=("out", "plots", "epochs"))
+    lf.add_argument("--recipe", metavar="NAME", help=f"a preset of the train flags: {_recipes()}")
+    lf.add_argument("--steps", type=int, default=150, help="batches at most, one lr each (default 150)")
+    lf.add_argument("--out", default="lr-find.png", help="PNG file to write (default lr-find.png)")
+    lf.set_defaults(func=cmd_lr_find)
+
+    c = sub.add_parser("compare", help="overlay runs' curves in one figure, and tabulate their figures",
+                       description="Overlay the train/val/test curves of the run folders given (a colour per run, "
+                       "a line style per split) and print each run's final and best figures beside the config "
+                       "fields that differ. Paths that are not run folders are skipped with a note.")
+    c.add_argument("runs", nargs="+", metavar="RUN", help="run folders (runs/* works)")
+    c.add_argument("--out", default="compare.png", help="PNG file to write (default compare.png)")
+    c.add_argument("--csv", metavar="FILE", help="also write the table as CSV to FILE")
+    c.set_defaults(func=cmd_compare)
 
     e = sub.add_parser("evaluate", help="test loss and accuracy of a run or checkpoint")
     e.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a .pt file")
     e.add_argument("--best", action="store_true", help="use the run's best.pt instead of its last checkpoint")
     e.add_argument("--data-dir", help="the run's data, moved: its IDX set's or image folder "
                    "(default: the one the run used)")
-    e.add_argument("--csv", help="linreg: the run's CSV table, moved (default: where the run read it); "
+    e.add_argument("--csv", help="a CSV run's table, moved (default: where the run read it); "
                    "an edited table is refused")
     e.set_defaults(func=cmd_evaluate)
 
-    pr = sub.add_parser("predict", help="classify image files (or, for linreg, rows of a CSV)")
+    pr = sub.add_parser("predict", help="classify image files, or predict the rows of a CSV (a table run, linreg)")
     pr.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a .pt file")
-    pr.add_argument("inputs", nargs="+", metavar="INPUT", help="PNG/JPEG images; for a linreg run, a CSV file")
+    pr.add_argument("inputs", nargs="+", metavar="INPUT", help="PNG/JPEG images; for a table or linreg run, one CSV file of raw rows")
     pr.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
                     help="Fashion-MNIST shows light clothes on black; auto inverts photos with a light background")
     pr.add_argument("--raw", action="store_true",
@@ -75,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run", metavar="RUN", help="a run folder")
     r.add_argument("--data-dir", help="the run's data, moved: its IDX set's or image folder "
                    "(default: the one the run used)")
-    r.add_argument("--csv", help="linreg: the run's CSV table, moved (default: where the run read it)")
+    r.add_argument("--csv", help="a CSV run's table, moved (default: where the run read it)")
     r.set_defaults(func=cmd_plot_run)
 
     d = sub.add_parser("data", help="the IDX image sets (Fashion-MNIST, MNIST, KMNIST): where, download, look")
@@ -121,20 +145,29 @@ def run() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit status."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what --nproc starts again on each rank
     try:
         return args.func(args) or 0
     except MinidlError as e:
-        print(f"minidl: error: {e}", file=sys.stderr)
+        if not getattr(e, "every_rank", False) or _is_main_process():  # one line, not one per rank
+            print(f"minidl: error: {e}", file=sys.stderr)
         return getattr(e, "exit_code", 2)
     except KeyboardInterrupt:
-        print("minidl: interrupted", file=sys.stderr)
+        if _is_main_process():
+            print("minidl: interrupted", file=sys.stderr)
         return 130
+
+
+def _is_main_process() -> bool:
+    from .distributed import is_main_process  # imports torch: only once something went wrong
+
+    return is_main_process()
 
 
 # --- train ------------------------------------------------------------------------------------
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+def add_config_arguments(parser: argparse.ArgumentParser, skip=()) -> None:
     """Add one flag per TrainConfig field, with the field's type, help and default; given ones only.
 
     Every flag defaults to None (not given), so that ``--resume`` can tell a flag given now from a
@@ -142,7 +175,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """
     for f in dataclasses.fields(TrainConfig):
         meta = f.metadata
-        if "help" not in meta:
+        if "help" not in meta or f.name in skip:  # skip: fields another command has no use for
             continue
         if meta.get("positional"):
             parser.add_argument(f.name, nargs="?", metavar=f.name.upper(),
@@ -162,11 +195,69 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                             metavar=meta.get("metavar"), help=meta["help"] + shown)
 
 
+def _recipes() -> str:
+    from .recipes import ABOUT
+
+    return "; ".join(f"{name}: {about}" for name, about in ABOUT.items())
+
+
+def _given(args) -> dict:
+    """Return the TrainConfig fields given on the command line, laid over ``--recipe``'s (printed in full)."""
+    given = {f.name: (tuple(v) if isinstance(v, list) else v) for f in dataclasses.fields(TrainConfig)
+             if (v := getattr(args, f.name, None)) is not None}
+    if getattr(args, "recipe", None) is None:
+        return given
+    from .recipes import describe, expand
+
+    if getattr(args, "resume", None):
+        raise ConfigError("--recipe starts a new run; --resume continues one with the flags it began with")
+    fields = expand(args.recipe, given)
+    print(describe(args.recipe, given), flush=True)
+    return fields
+
+
+def cmd_lr_find(args) -> int:
+    from .lrfind import lr_find, plot_range_test
+    from .train import pick_device
+
+    check_whole("--steps", args.steps, low=10, high=10_000)
+    given = _given(args)
+    if "model" not in given:
+        raise ConfigError(f"name a model: minidl lr-find {{{','.join(MODELS)}}}")
+    config = TrainConfig(**given)  # no out: nothing of a run is written
+    out = _output_path(args.out)
+    result = lr_find(config, steps=args.steps, device=pick_device(config.device))
+    plot_range_test(result, out, title=f"lr range test: {config.hyperparameters.split(', ')[0]}")
+    print(f"suggested lr {result.suggestion:.3g} ({result.rule}); the min/10 rule gives {result.min_over_10:.3g}; "
+          f"{len(result.lrs)} steps, lr {result.lrs[0]:.1e} to {result.lrs[-1]:.3g}")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import format_table, load_runs, plot_compare, table, table_csv
+    from .files import write_text
+
+    out = _output_path(args.out)
+    if args.csv and not Path(args.csv).parent.is_dir():
+        raise ConfigError(f"--csv {args.csv}: the folder {Path(args.csv).parent} does not exist")
+    runs, notes = load_runs(args.runs)
+    for note in notes:
+        print(f"minidl: {note}", file=sys.stderr)
+    header, body = table(runs)
+    print(format_table(header, body))
+    plot_compare(runs, out)
+    print(f"wrote {out}")
+    if args.csv:
+        write_text(Path(args.csv), table_csv(header, body))
+        print(f"wrote {args.csv}")
+    return 0
+
+
 def cmd_train(args) -> int:
     from .train import fit
 
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
-             if getattr(args, f.name, None) is not None}
+    given = _given(args)
     if args.resume:
         config = _resumed_config(args.resume, given)
     else:
@@ -175,9 +266,45 @@ def cmd_train(args) -> int:
         if args.allow_changes:
             raise ConfigError("--allow-changes goes with --resume RUN: a new run has nothing to change")
         config = TrainConfig(**{"out": default_run_folder(given["model"]), **given})
+    if args.nproc is not None and _launches(args.nproc, config):
+        from .distributed import launch
+
+        out = [] if args.resume or "out" in given else ["--out", config.out]  # one folder for every rank
+        return launch([*args.argv, *out], args.nproc)
+    if config.folds and config.fold is None and not args.resume:  # --folds K: a run per fold, then the mean
+        return _cross_validate(config, quiet=args.quiet)
     history = fit(config, resume=args.resume, progress=not args.quiet, allow_changes=args.allow_changes)
-    _print_final(history)
+    if _is_main_process():  # each rank has the same History: rank 0 alone says so
+        _print_final(history)
     return 0
+
+
+def _cross_validate(config: TrainConfig, *, quiet: bool) -> int:
+    from .crossval import cross_validate, fold_scores, format_scores
+
+    histories = cross_validate(config, progress=not quiet)
+    scores = fold_scores(histories)
+    for i, fold in enumerate(scores["folds"], 1):
+        print(f"fold {i}/{config.folds}: {format_scores(fold)}")
+    print(f"mean of {config.folds} folds: {format_scores(scores['mean'])} (run folders {config.out}/fold-1 ...)")
+    return 0
+
+
+def _launches(nproc: int, config: TrainConfig) -> bool:
+    """Return whether ``--nproc`` is to start the ranks, False in a rank torchrun started already."""
+    from .distributed import World, check_devices
+    from .train import pick_device
+
+    check_whole("--nproc", nproc, low=1)
+    if "LOCAL_RANK" in os.environ:  # started by torchrun: this is one of the ranks
+        if nproc != int(os.environ.get("LOCAL_WORLD_SIZE", nproc)):
+            raise ConfigError(f"--nproc {nproc} inside torchrun, which started {os.environ['LOCAL_WORLD_SIZE']} "
+                              "processes here: leave out --nproc under torchrun")
+        return False
+    if nproc > 1:  # refused here, before any process starts
+        World(size=nproc).local_batch(config.batch_size)
+        check_devices(pick_device(config.device), nproc)
+    return nproc > 1
 
 
 def default_run_folder(model: str) -> str:
@@ -218,12 +345,21 @@ def _numbers(values, fmt: str) -> str:
 
 
 def _print_final(history) -> None:
-    final = history.final
+    final, s = history.final, history.summary
     where = f" (run folder {history.run_dir})" if history.run_dir else ""
     after = f"after {plural(final['epoch'], 'epoch')}{where}"
+    if s.get("stopped_early"):  # the model holds the best epoch's weights again: report those
+        final = history.rows[s["best_epoch"] - 1]
+        after = (f"with the weights of epoch {final['epoch']}, the best on {s['best_by']}; stopped early after "
+                 f"{plural(len(history.rows), 'epoch')}, {history.config.patience} without a new best{where}")
     scored = "test" if "test_loss" in final else "train"  # no test set: the training figures
     if f"{scored}_acc" in final:
         print(f"{scored} accuracy {final[f'{scored}_acc']:.4f}, {scored} loss {final[f'{scored}_loss']:.4g} {after}")
+    elif "w" not in history.summary:  # an MLP regressing a table
+        from .crossval import SCORES, format_scores
+
+        scores = format_scores({k: history.summary[k] for k in SCORES if k in history.summary})
+        print(f"{scored} loss {final[f'{scored}_loss']:.4g} (standardised) {after}: {scores}")
     else:
         s = history.summary
         learned = f"w {_numbers(s['w'], '.4g')}, b {s['b']:.4g}"
@@ -232,11 +368,16 @@ def _print_final(history) -> None:
             learned = f"coefficients {_numbers(s['coefficients'], '.4g')} (true {truth})"
         if len(s["w"]) > MAX_SHOWN_WEIGHTS:  # too many to read one by one: their size, which weight decay shrinks
             learned += f", ||w|| {s['w_norm']:.4g}"
+        target = f"log({s.get('target')})" if s.get("log_target") else s.get("target")  # --metric log-rmse
         if "units" in s:  # a CSV table: the loss on standardised values, w and b in the table's units
-            learned += f" ({s['target']} = w . ({', '.join(s['features'][:MAX_SHOWN_WEIGHTS])}"
+            learned += f" ({target} = w . ({', '.join(s['features'][:MAX_SHOWN_WEIGHTS])}"
             learned += f"{', ...' if len(s['features']) > MAX_SHOWN_WEIGHTS else ''}) + b, in the table's units)"
         errors = f"; error of w {_numbers(s['w_error'], '.1e')}, of b {s['b_error']:.1e}" if "w_error" in s else ""
-        units = f" (standardised {s['target']})" if "units" in s else ""
+        units = f" (standardised {target})" if "units" in s else ""
+        if "test_rmse" in s:  # a table: R^2 and RMSE (log-RMSE) on the test rows
+            from .crossval import SCORES, format_scores
+
+            errors += "; " + format_scores({k: s[k] for k in SCORES if k in s})
         print(f"{scored} loss {final[f'{scored}_loss']:.4g}{units} {after}: {learned}{errors}")
 
 
@@ -254,7 +395,10 @@ def cmd_evaluate(args) -> int:
         for name, acc in report["per_class_acc"].items():
             print(f"  {name:<{width}}  {acc:.3f}")
     else:
-        print()
+        from .crossval import SCORES, format_scores
+
+        scores = {k: report[k] for k in SCORES if k in report}
+        print(f", {format_scores(scores)}" if scores else "")
     return 0
 
 

@@ -92,13 +92,16 @@ def log_softmax(X: Tensor) -> Tensor:
     return torch.log_softmax(X, dim=1)
 
 
-def cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
+def cross_entropy(logits: Tensor, y: Tensor, label_smoothing: float = 0.0) -> Tensor:
     """Return the batch mean of -log softmax(logits)[y]: what nn.CrossEntropyLoss() computes.
+
+    ``label_smoothing`` e: nn.CrossEntropyLoss(label_smoothing=e)'s target, 1 - e + e / C on the
+    label and e / C on every other class.
 
     >>> cross_entropy(torch.tensor([[1000.0, -1000.0]]), torch.tensor([1]))
     tensor(2000.)
     """
-    return nn.functional.cross_entropy(logits, y.reshape(-1))
+    return nn.functional.cross_entropy(logits, y.reshape(-1), label_smoothing=label_smoothing)
 
 
 class SoftmaxRegression(Model):

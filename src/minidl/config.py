@@ -21,6 +21,7 @@ REGRESSORS = ("linreg", "polyreg")  # linear regression, on its inputs or on the
 IMPLS = ("scratch", "concise", "manual")
 INITS = ("normal", "xavier", "kaiming", "standard_normal")
 OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "step", "cosine", "onecycle")  # minidl.schedules.lr_at
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # the names of minidl.activations.ACTIVATIONS (a test keeps the two equal); listed here so that
 # building the command line's help does not import torch
@@ -33,6 +34,9 @@ MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes seeds in [0, 2**64); j
 DATASETS = ("fashion-mnist", "mnist", "kmnist")
 MAX_IMAGE_SIZE = 512  # --image-size: a side of 512 pixels is already 262,144 inputs per image
 TEST_FRACTION = 0.2  # the share held out where the data has no test split of its own
+TASKS = ("classify", "regress")  # what a CSV run does with its target
+TASK_ALIASES = {"classification": "classify", "regression": "regress"}
+METRICS = ("rmse", "log-rmse")  # a CSV regression's score; log-rmse fits the log of a positive target (prices)
 
 DATA_DIR_HELP = ("the --dataset's folder (default: $MINIDL_DATA_DIR for fashion-mnist, else the user cache's "
                  "~/.cache/minidl/<dataset>)")
@@ -47,12 +51,14 @@ LESSON_DEFAULTS = {
     "linreg high-dim": {"lr": 0.003, "batch_size": 5, "epochs": 100, "init": "standard_normal"},
 }
 # the fields only some models read: giving one to another model is a mistake, not a silent no-op
-APPLIES_TO = {"hidden": ("mlp",), "activation": ("mlp",), "dropout": ("mlp",), "csv": ("linreg",),
-              "target": ("linreg",), "num_examples": ("linreg",), "toy": ("linreg",), "degree": ("polyreg",),
+APPLIES_TO = {"shift": ("softmax", "mlp"), "label_smoothing": ("softmax", "mlp"), "hidden": ("mlp",), "activation": ("mlp",), "dropout": ("mlp",),
+              "csv": ("linreg", "softmax", "mlp"), "target": ("linreg", "softmax", "mlp"),
+              "num_examples": ("linreg",), "toy": ("linreg",), "degree": ("polyreg",),
               "data_dir": ("softmax", "mlp"), "dataset": ("softmax", "mlp"), "images": ("softmax", "mlp"),
-              "image_size": ("softmax", "mlp"), "test_fraction": ("softmax", "mlp"),
+              "image_size": ("softmax", "mlp"), "test_fraction": ("linreg", "softmax", "mlp"),
               "skip_bad_images": ("softmax", "mlp")}
 IMAGES_ONLY = ("image_size", "test_fraction", "skip_bad_images")  # the fields only --images reads
+CSV_ONLY = ("task", "fill_missing", "test_csv", "folds", "fold", "metric")  # the fields only --csv reads
 
 
 def option(default, help: str, *, flag: str | None = None, metavar: str | None = None):
@@ -136,6 +142,27 @@ class TrainConfig:
     optimizer: str = option("sgd", f"{', '.join(OPTIMIZERS)} (adam and adamw need --impl concise or manual)")
     weight_decay: float = option(0.0, "L2 weight decay lambda >= 0: lambda/2 ||w||^2 on the weights, never the biases",
                                 metavar="LAMBDA")
+    momentum: float = option(0.0, "SGD momentum 0 <= M < 1 (0: plain SGD; 0.9 is the usual choice), as "
+                             "torch.optim.SGD's: v = M v + g, step lr v", metavar="M")
+    nesterov: bool = option(False, "SGD with Nesterov momentum: step lr (g + M v) (needs --momentum)")
+    schedule: str = option("constant", f"learning-rate schedule per epoch: {', '.join(SCHEDULES)} "
+                           "(the lr column of metrics.csv shows it)")
+    warmup: int = option(0, "epochs of linear warm-up to --lr before the schedule (onecycle: default 30%% of "
+                         "the epochs)", metavar="EPOCHS")
+    step_size: int | None = option(None, "--schedule step: multiply the lr by --gamma every N epochs", metavar="N")
+    gamma: float = option(0.1, "--schedule step: the factor, 0 < G <= 1", metavar="G")
+    val_fraction: float = option(0.0, "the share of the training set held out for validation, seeded and "
+                                 "stratified by class (0: none); it then chooses the best epoch and early "
+                                 "stopping, never the test set", metavar="F")
+    patience: int | None = option(None, "early stopping: stop after N epochs without a new best (on the "
+                                  "validation set if any), and restore the best epoch's weights", metavar="N")
+    min_delta: float = option(0.0, "early stopping: a new best must beat the old by more than D (accuracy; "
+                              "loss for regression)", metavar="D")
+    label_smoothing: float = option(0.0, "cross-entropy's label smoothing 0 <= E < 1: the target is 1 - E on the "
+                                    "label plus E / C on every class (the losses reported include it)", metavar="E")
+    shift: int = option(0, "augmentation: move each training image by a random offset of up to PX pixels "
+                        "each way, anew every epoch (zeros fill in; never the validation or test images)",
+                        metavar="PX")
     seed: int = option(0, f"seed for initialisation and shuffling (0 to {MAX_SEED})")
     device: str = option("auto", f"{', '.join(DEVICES)} (auto: cuda, then mps, then cpu)")
     data_dir: str | None = option(None, DATA_DIR_HELP)
@@ -143,12 +170,25 @@ class TrainConfig:
     images: str | None = option(None, "train on a folder of images instead, a sub-folder per class: DIR/train/<class>/ "
                                 "and DIR/test/<class>/, or DIR/<class>/ split by --test-fraction", metavar="DIR")
     image_size: int = option(28, "--images: each image is resized to SIZE x SIZE grey pixels", metavar="SIZE")
-    test_fraction: float | None = option(None, f"--images as one tree: the share of each class held out for "
-                                         f"testing, seeded (default {TEST_FRACTION})", metavar="F")
+    test_fraction: float | None = option(None, f"--images as one tree, or --csv: the share (of each class) held "
+                                         f"out for testing, seeded (default {TEST_FRACTION})", metavar="F")
     skip_bad_images: bool = option(False, "--images: skip unreadable files (counted in the summary) instead of "
                                    "stopping at the first")
-    csv: str | None = option(None, "linreg: fit this CSV table of numeric columns instead of synthetic data")
-    target: str | None = option(None, "linreg with --csv: the column to predict")
+    csv: str | None = option(None, "train on this CSV table (numbers and text columns, a header row) instead",
+                             metavar="FILE")
+    target: str | None = option(None, "with --csv: the column to predict (softmax and mlp: its values are the "
+                                "classes)", metavar="COLUMN")
+    task: str | None = option(None, "with --csv: classify or regress the target (default: linreg regresses, "
+                              "softmax and mlp classify; mlp does both)")
+    fill_missing: bool = option(False, "with --csv: fill missing cells (NA, N/A, nan, empty) with the training "
+                                "mean (numbers) or a 'missing' category (text) instead of refusing them")
+    test_csv: str | None = option(None, "with --csv: test on this table's rows instead of a held-out share",
+                                  metavar="FILE")
+    folds: int | None = option(None, "with --csv: K-fold cross-validation, one run per fold, reporting each and "
+                               "the mean", metavar="K")
+    fold: int | None = option(None, "with --folds K: train this one fold, 1 to K (its rows held out)", metavar="I")
+    metric: str | None = option(None, f"with --csv, regressing: {' or '.join(METRICS)} (log-rmse fits the log of "
+                                "a positive target, as for prices; default rmse)")
     toy: str = option("line", "linreg's synthetic data: line (y = 2 x1 - 3.4 x2 + 4.2) or high-dim (the weight-decay "
                       "lesson: 200 inputs, w = 0.01, b = 0.05, 20 training and 100 test examples)")
     num_examples: int = option(1000, "linreg on the line toy: number of examples (and as many test examples)",
@@ -186,6 +226,7 @@ class TrainConfig:
         if self.dropout:
             check_dropout(self.dropout, len(self.hidden))
         check_weight_decay(self.weight_decay)
+        self._check_optimization()
         check_whole("polynomial degree (--degree)", self.degree, low=1, high=MAX_DEGREE)
         if self.toy != "line" and (self.csv is not None or self.num_examples != 1000):
             raise ConfigError(f"--toy {self.toy} is its lesson's own data (20 training, 100 test examples): "
@@ -194,7 +235,75 @@ class TrainConfig:
         self._check_data()
         if (self.csv is None) != (self.target is None):
             raise ConfigError("--csv and --target go together: name the table and the column to predict")
+        self._check_table()
         self._check_applies()
+
+    def _check_table(self) -> None:
+        """Fill in and check the --csv fields: the task, the held-out rows, the metric."""
+        defaults = {f.name: f.default for f in fields(self)}
+        if self.csv is None:
+            for name in CSV_ONLY:
+                if getattr(self, name) != defaults[name]:
+                    raise ConfigError(f"{cli_flag(name)} applies to a CSV table; add --csv FILE --target COLUMN")
+            return
+        if self.model in ("softmax", "mlp") and (self.images is not None or self.data_dir is not None
+                                                 or self.dataset != DATASETS[0]):  # linreg: _check_applies says
+            given = "--images" if self.images is not None else "--data-dir" if self.data_dir else "--dataset"
+            raise ConfigError(f"--csv {self.csv} names the data to train on; leave out {given}")
+        task = TASK_ALIASES.get(self.task, self.task) or ("regress" if self.model in REGRESSORS else "classify")
+        check_choice("task (--task)", task, TASKS, aliases=TASK_ALIASES)
+        allowed = {"linreg": ("regress",), "softmax": ("classify",)}.get(self.model, TASKS)
+        if task not in allowed:
+            does, instead = (("regresses", "softmax or mlp") if allowed == ("regress",)
+                             else ("classifies", "linreg or mlp --task regress"))
+            raise ConfigError(f"{self.model} only {does}; to {task} a table train {instead}")
+        object.__setattr__(self, "task", task)
+        metric = self.metric or ("rmse" if task == "regress" else None)
+        if metric is not None:
+            check_choice("metric (--metric)", metric, METRICS)
+            if task != "regress":
+                raise ConfigError(f"--metric {metric} scores a regression; a classifier is scored by accuracy")
+        object.__setattr__(self, "metric", metric)
+        held_out = [flag for flag, given in (("--test-csv", self.test_csv), ("--folds", self.folds),
+                                             ("--test-fraction", self.test_fraction)) if given is not None]
+        if len(held_out) > 1:
+            raise ConfigError(f"{' and '.join(held_out)} each choose the test rows; give one of them")
+        if self.folds is not None:
+            check_whole("number of folds (--folds)", self.folds, low=2)
+        if self.fold is not None:
+            if self.folds is None:
+                raise ConfigError("--fold I picks one fold of --folds K; add --folds")
+            check_whole(f"fold (--fold, of --folds {self.folds})", self.fold, high=self.folds)
+        if self.test_csv is not None:  # where it is, whatever the working folder of a later evaluate
+            object.__setattr__(self, "test_csv", os.path.abspath(os.path.expanduser(self.test_csv)))
+
+    def _check_optimization(self) -> None:
+        """Raise ConfigError for momentum, schedule, validation or early-stopping flags that are wrong or clash."""
+        check_fraction("momentum (--momentum)", self.momentum)
+        if (self.momentum or self.nesterov) and self.optimizer != "sgd":
+            raise ConfigError(f"--momentum and --nesterov are SGD's; {self.optimizer} has its own moments (betas)")
+        if self.nesterov and not self.momentum:
+            raise ConfigError("--nesterov needs momentum: add e.g. --momentum 0.9")
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_whole("warm-up epochs (--warmup)", self.warmup, low=0)
+        check_whole("--shift", self.shift, low=0, high=8)
+        check_fraction("--label-smoothing", self.label_smoothing)
+        if self.schedule == "step":
+            if self.step_size is None:
+                raise ConfigError("--schedule step needs --step-size N: the lr is multiplied by --gamma every N epochs")
+            check_whole("--step-size", self.step_size)
+            if check_positive("--gamma", self.gamma) > 1:
+                raise ConfigError(f"--gamma must be at most 1 (the lr shrinks by it), got {self.gamma!r}")
+        elif self.step_size is not None or self.gamma != 0.1:
+            raise ConfigError("--step-size and --gamma apply to --schedule step")
+        check_fraction("--val-fraction", self.val_fraction)
+        if self.patience is not None:
+            check_whole("--patience", self.patience)
+        if (isinstance(self.min_delta, bool) or not isinstance(self.min_delta, numbers.Real)
+                or not math.isfinite(self.min_delta) or self.min_delta < 0):
+            raise ConfigError(f"--min-delta must be a number >= 0, got {self.min_delta!r}")
+        if self.min_delta and self.patience is None:
+            raise ConfigError("--min-delta applies to early stopping; add --patience N")
 
     def _check_data(self) -> None:
         """Raise ConfigError for an unknown --dataset or --images flags that do not go together."""
@@ -205,7 +314,7 @@ class TrainConfig:
         if self.images is None:
             defaults = {f.name: f.default for f in fields(self)}
             for name in IMAGES_ONLY:
-                if getattr(self, name) != defaults[name]:
+                if getattr(self, name) != defaults[name] and not (name == "test_fraction" and self.csv):
                     raise ConfigError(f"{cli_flag(name)} applies to an image folder; add --images DIR")
         elif self.data_dir is not None or self.dataset != DATASETS[0]:
             given = "--data-dir" if self.data_dir is not None else f"--dataset {self.dataset}"
@@ -250,6 +359,13 @@ class TrainConfig:
         arch += f" {self.toy}" if self.model == "linreg" and self.toy != "line" else ""
         epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
         decay = f" weight decay {self.weight_decay:g}" if self.weight_decay else ""
+        decay += f" {'nesterov ' if self.nesterov else ''}momentum {self.momentum:g}" if self.momentum else ""
+        decay += f" {self.schedule}" if self.schedule != "constant" else ""
+        decay += f" warmup {self.warmup}" if self.warmup else ""
+        decay += f", shift {self.shift} px" if self.shift else ""
+        decay += f", label smoothing {self.label_smoothing:g}" if self.label_smoothing else ""
+        decay += f", val {self.val_fraction:g}" if self.val_fraction else ""
+        decay += f", patience {self.patience}" if self.patience is not None else ""
         return f"{arch}, {self.optimizer} lr {self.lr:g}{decay}, batch {self.batch_size}, {epochs}, seed {self.seed}"
 
 
@@ -262,8 +378,8 @@ def cli_flag(name: str) -> str:
 # what --resume may change while the run stays one run: how long and how fast it goes on, where it
 # runs, and where its (fingerprinted, so unchanged) data now lies. Any other change (batch size,
 # seed, model, optimizer, a field added later...) would make it a different run: --allow-changes.
-RESUME_MAY_CHANGE = ("epochs", "lr", "device", "plots", "grad_norms", "out", "data_dir", "csv", "images")
-NOT_RECORDED = ("out", "data_dir", "csv", "images")  # where the files are is not a change of the run
+RESUME_MAY_CHANGE = ("epochs", "lr", "device", "plots", "grad_norms", "out", "data_dir", "csv", "images", "test_csv")
+NOT_RECORDED = ("out", "data_dir", "csv", "images", "test_csv")  # where the files are is not a change of the run
 
 
 def resume_changes(saved: dict, config: TrainConfig, *, allow: bool = False) -> dict:

@@ -73,13 +73,20 @@ class Totals:
         """Return ``(outputs, targets)`` of every batch, concatenated, on the CPU (needs keep_outputs)."""
         return torch.cat(self.batch_outputs).cpu(), torch.cat(self.batch_targets).cpu()
 
-    def means(self, prefix: str | None) -> dict:
-        n = sum(self.sizes)
-        losses = torch.stack(self.losses).double().tolist()  # one transfer for the whole epoch
+    def means(self, prefix: str | None, total=None) -> dict:
+        """Return the per-example mean loss (and accuracy), keys prefixed ``prefix_``.
+
+        ``total``: where the batches were one rank's shard, the function that sums a tensor over
+        the ranks (minidl.distributed's ``World.sum``): the means are then the whole data set's.
+        """
+        sizes = torch.tensor(self.sizes, dtype=torch.float64, device=self.losses[0].device)
         # each loss is its batch's mean: weigh it by the batch size, so a short last batch counts right
-        out = {"loss": sum(loss * size for loss, size in zip(losses, self.sizes)) / n}
+        sums = torch.stack([(torch.stack(self.losses).double() * sizes).sum(), sizes.sum(),
+                            torch.stack(self.correct).sum().double() if self.classifies else sizes.new_zeros(())])
+        loss, n, correct = (total(sums) if total else sums).tolist()  # one transfer for the whole epoch
+        out = {"loss": loss / n}
         if self.classifies:
-            out["acc"] = torch.stack(self.correct).sum().item() / n
+            out["acc"] = correct / n
         return prefixed(prefix, out)
 
 

@@ -103,6 +103,7 @@ def predict(run, X, *, probabilities: bool = False) -> torch.Tensor:
         from .data.tables import Standardizer
 
         out = Standardizer.from_dict(table["target_standardizer"]).inverse(out)
+        out = out.exp() if table.get("log_target") else out  # --metric log-rmse fitted the log
     return out.reshape(-1)
 
 
@@ -149,6 +150,10 @@ def evaluate_run(run, X=None, y=None, *, best: bool = False, data_dir: str | Non
     else:
         data = run_data(config, recorded, where, data_dir=data_dir, csv=csv)
         test, class_names = evaluate(model, data.test, loss_fn, data.classifies), data.class_names
+        if not data.classifies and data.csv_path:  # a table's regression: R^2 and RMSE, as training reported
+            from .runs import regression_scores
+
+            report.update(regression_scores(model, data.test, data.table))
         if run.path is not None:
             tidy_run_folder(run.path.parent)
     report.update(test.means(None))
@@ -169,7 +174,7 @@ def run_data(config: TrainConfig, recorded: dict, where: str, *, data_dir=None, 
         config, data_dir = config.replace(images=data_dir), None
     if data_dir is None:
         data_dir = recorded_data_dir(recorded, where)
-    if csv is None and config.model == "linreg":
+    if csv is None and config.csv:
         csv = recorded_csv(recorded, where) or config.csv
     changes = {k: v for k, v in (("data_dir", data_dir), ("csv", csv)) if v is not None}
     if changes:
@@ -209,7 +214,7 @@ def predict_files(run_or_checkpoint, inputs: list[str], *, invert: str = "auto",
     ``invert`` and ``raw`` say how an image is made into the model's input (see :func:`load_image`).
     """
     run = load_run(run_or_checkpoint)
-    if not run.classifies:
+    if not run.classifies or run.facts.get("table"):
         return _predict_rows(run, inputs)
     names = run.facts["class_names"]
     top = max(1, min(top, len(names)))
@@ -236,13 +241,20 @@ def predict_files(run_or_checkpoint, inputs: list[str], *, invert: str = "auto",
 
 
 def _predict_rows(run: Run, inputs) -> list[str]:
-    from .data.tables import read_rows
+    """Return a line per row of one CSV file: ``row 1: species = Gentoo (0.98)``, or the value predicted."""
+    from .data.tables import Encoder, read_rows
 
     if len(inputs) != 1 or Path(inputs[0]).suffix.lower() != ".csv":
-        raise DatasetError(f"a regression run predicts rows of one CSV file; got {' '.join(inputs)}")
+        raise DatasetError(f"a {'table' if run.classifies else 'regression'} run predicts the rows of one CSV file; "
+                           f"got {' '.join(inputs)}")
     table = run.facts["table"]
     features = table.get("features", [f"x{i + 1}" for i in range(run.facts["num_inputs"])])
-    y_hat = predict(run, read_rows(inputs[0], features))  # raw columns: predict standardises them
+    encoder = Encoder.from_dict(table["columns"]) if "columns" in table else Encoder.numbers(features)
     target = table.get("target", "y")
-    return [f"row {i + 1}: {target} = {v:.4f}" for i, v in enumerate(y_hat.tolist())]
+    X = read_rows(inputs[0], encoder, target)  # raw columns encoded: predict standardises them
+    if not run.classifies:
+        return [f"row {i + 1}: {target} = {v:.4f}" for i, v in enumerate(predict(run, X).tolist())]
+    names = run.facts["class_names"]
+    p, k = predict(run, X, probabilities=True).max(dim=1)
+    return [f"row {i + 1}: {target} = {names[c]} ({q:.3f})" for i, (q, c) in enumerate(zip(p.tolist(), k.tolist()))]
 

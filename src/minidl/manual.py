@@ -54,29 +54,43 @@ def squared_loss(y_hat: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     return (error**2 / 2).mean(), error / len(error)
 
 
-def sgd(layers, grads, lr: float, weight_decay: float = 0.0) -> None:
+def sgd(layers, grads, lr: float, weight_decay: float = 0.0, velocities=(), momentum: float = 0.0,
+        nesterov: bool = False) -> None:
     """Step every layer's (W, b) against its gradient, given as the factors (H, dZ) backward() kept.
 
     W -= lr (H^T dZ + weight_decay W) lands the product in W (one addmm_, which scales W by
     1 - lr weight_decay as it adds), b -= lr times dZ summed over the batch (biases never decay).
     The gradient is of a *mean* loss, so this is lr times the average per-example gradient.
+    With ``momentum`` the gradient G = H^T dZ + weight_decay W is written out, for each layer's
+    velocities in ``velocities`` (vW1, vb1, vW2, ...: one per parameter): v = momentum v + G, then W -= lr v, or lr (G + momentum v)
+    with ``nesterov``, as torch.optim.SGD (the decay goes into the velocity there too).
     """
-    for (W, b), (H, dZ) in zip(layers, grads):
-        W.addmm_(H.T, dZ, beta=1 - lr * weight_decay, alpha=-lr)  # W = (1 - lr lambda) W - lr H^T dZ
-        b.sub_(dZ.sum(dim=0), alpha=lr)
+    for i, ((W, b), (H, dZ)) in enumerate(zip(layers, grads)):
+        if not momentum:
+            W.addmm_(H.T, dZ, beta=1 - lr * weight_decay, alpha=-lr)  # W = (1 - lr lambda) W - lr H^T dZ
+            b.sub_(dZ.sum(dim=0), alpha=lr)
+            continue
+        for param, grad, v in ((W, torch.addmm(W, H.T, dZ, beta=weight_decay), velocities[2 * i]),
+                               (b, dZ.sum(dim=0), velocities[2 * i + 1])):  # G = H^T dZ + lambda W; sum of dZ
+            v.mul_(momentum).add_(grad)  # v = momentum v + G
+            param.sub_(grad.add_(v, alpha=momentum) if nesterov else v, alpha=lr)
 
 
 class SGD(Optimizer):
-    """Minibatch SGD behind torch.optim's interface, stepping from the model's gradient factors."""
+    """Minibatch SGD (with momentum) behind torch.optim's interface, stepping from the model's gradient factors."""
 
-    def __init__(self, model: Model, lr: float, weight_decay: float = 0.0):
+    def __init__(self, model: Model, lr: float, weight_decay: float = 0.0, momentum: float = 0.0,
+                 nesterov: bool = False):
         self.model = model  # the gradients live with the model, as .grad does with a parameter
-        self.param_groups = [{"params": model.parameters(), "lr": lr, "weight_decay": weight_decay}]
+        self.param_groups = [{"params": model.parameters(), "lr": lr, "weight_decay": weight_decay,
+                              "momentum": momentum, "nesterov": nesterov}]
+        self.velocities = [torch.zeros_like(p) for p in model.parameters()] if momentum else []  # one per parameter
 
     def step(self) -> None:
         if self.model.grads is not None:  # no backward() since zero_grad(): nothing to do, as torch.optim
-            group = self.param_groups[0]
-            sgd(self.model.layers(), self.model.grads, group["lr"], group["weight_decay"])
+            g = self.param_groups[0]
+            sgd(self.model.layers(), self.model.grads, g["lr"], g["weight_decay"], self.velocities,
+                g["momentum"], g["nesterov"])
 
     def zero_grad(self) -> None:
         self.model.grads = None  # let go of the batch's factors, as torch.optim lets go of each .grad
@@ -101,10 +115,12 @@ class LinearRegression(Model):
 
 # --- Softmax regression ------------------------------------------------------------------------
 
-def cross_entropy(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+def cross_entropy(logits: Tensor, y: Tensor, label_smoothing: float = 0.0) -> tuple[Tensor, Tensor]:
     """Return the batch mean of -log softmax(logits)[y] and its gradient (softmax(logits) - onehot(y)) / B.
 
     Both come from one log_softmax (stable: logits minus their logsumexp), the gradient from its exp.
+    ``label_smoothing`` e smooths the target to (1 - e) onehot(y) + e / C: the loss gains e times
+    the mean of -log softmax over the classes, the gradient becomes (softmax - that target) / B.
 
     >>> cross_entropy(torch.tensor([[0.0, 0.0]]), torch.tensor([1]))
     (tensor(0.6931), tensor([[ 0.5000, -0.5000]]))
@@ -112,8 +128,12 @@ def cross_entropy(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     log_probs = torch.log_softmax(logits, dim=1)  # (B, C)
     rows = y.reshape(-1, 1)  # (B, 1): each row's label column
     grad = log_probs.exp()  # softmax(logits), each row summing to 1
-    grad.scatter_add_(1, rows, torch.full_like(rows, -1, dtype=grad.dtype))  # minus the one-hot labels
-    return -log_probs.gather(1, rows).mean(), grad.div_(len(grad))
+    grad.scatter_add_(1, rows, torch.full_like(rows, -(1 - label_smoothing), dtype=grad.dtype))  # minus the labels
+    loss = -log_probs.gather(1, rows).mean()
+    if label_smoothing:
+        grad.sub_(label_smoothing / grad.shape[1])  # minus e / C on every class
+        loss = (1 - label_smoothing) * loss - label_smoothing * log_probs.mean(dim=1).mean()
+    return loss, grad.div_(len(grad))
 
 
 class SoftmaxRegression(Model):

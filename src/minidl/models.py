@@ -9,6 +9,8 @@ registry accepts (models, implementations, optimizers) are ``minidl.config``'s, 
 >>> architecture(model)["shapes"]
 {'W1': [784, 32], 'b1': [32], 'W2': [32, 10], 'b2': [10]}
 """
+import functools
+
 import torch
 
 from minidl import concise, manual, scratch
@@ -48,13 +50,15 @@ def model_for(config, num_inputs: int, num_outputs: int):
                        dropout=config.dropout)
 
 
-def build_loss(kind: str, impl: str, model, *, classifies: bool | None = None, weight_decay: float = 0.0):
+def build_loss(kind: str, impl: str, model, *, classifies: bool | None = None, weight_decay: float = 0.0,
+               label_smoothing: float = 0.0):
     """Return the ``impl`` twin's loss for ``kind`` (squared_loss for linreg, else cross_entropy), for ``model``.
 
     ``classifies=False`` makes an MLP a regressor (squared_loss on its single output); None takes
     the kind's own loss. Every loss returns the mean over the batch and has a ``backward()`` that
     reaches ``model``: through autograd's graph in scratch and concise, through the hand-written
-    pass in manual. ``weight_decay``: scratch adds weight_decay/2 ||w||^2 to the loss it
+    pass in manual. ``label_smoothing``: cross-entropy's (each twin's cross_entropy). ``weight_decay``:
+    scratch adds weight_decay/2 ||w||^2 to the loss it
     differentiates; the other twins decay in their optimizer (give build_optimizer the same value).
     """
     twin = _twin(impl)
@@ -64,10 +68,14 @@ def build_loss(kind: str, impl: str, model, *, classifies: bool | None = None, w
             raise ConfigError(f"{kind} only {'classifies' if name == 'cross_entropy' else 'regresses'}; "
                               "an MLP does both")
         name = "squared_loss"
-    return twin.objective(model, getattr(twin, name), check_weight_decay(weight_decay))
+    loss = getattr(twin, name)
+    if label_smoothing and name == "cross_entropy":  # (y_hat, y) -> the smoothed loss, as every loss takes
+        loss = functools.partial(loss, label_smoothing=label_smoothing)
+    return twin.objective(model, loss, check_weight_decay(weight_decay))
 
 
-def build_optimizer(model, impl: str, name: str, lr: float, weight_decay: float = 0.0):
+def build_optimizer(model, impl: str, name: str, lr: float, weight_decay: float = 0.0, *, momentum: float = 0.0,
+                    nesterov: bool = False):
     """Return the optimizer ``name`` over ``model``'s parameters with learning rate ``lr``.
 
     Scratch models train with minidl's own SGD; concise ones with torch.optim's SGD, Adam or AdamW;
@@ -75,6 +83,8 @@ def build_optimizer(model, impl: str, name: str, lr: float, weight_decay: float 
     torch.optim's Adam and AdamW, fed each step the gradients those factors multiply out to.
     ``weight_decay`` (L2, on the weights only) is in the update for concise and manual; scratch has
     it in its loss (build_loss), so its sgd gets none. AdamW's decay is decoupled, as torch's is.
+    ``momentum`` and ``nesterov`` (SGD only) follow torch.optim.SGD in every twin: the decay (on
+    the weights) is part of the gradient that enters the velocity.
     """
     _twin(impl)
     check_choice("optimizer", name, OPTIMIZERS)
@@ -82,12 +92,12 @@ def build_optimizer(model, impl: str, name: str, lr: float, weight_decay: float 
     check_lr(lr)
     weight_decay = check_weight_decay(weight_decay)
     if name == "sgd" and impl == "scratch":
-        return scratch.SGD(model.parameters(), lr)  # the decay is in scratch's loss
+        return scratch.SGD(model.parameters(), lr, momentum, nesterov)  # the decay is in scratch's loss
     if name == "sgd" and impl == "manual":
-        return manual.SGD(model, lr, weight_decay)
+        return manual.SGD(model, lr, weight_decay, momentum, nesterov)
     groups = decay_groups(model.parameters(), weight_decay)
     if name == "sgd":
-        return concise.SGD(groups, lr)
+        return concise.SGD(groups, lr, momentum=momentum, nesterov=nesterov)
     optimizer = _TORCH_OPTIMIZERS[name](groups, lr=lr, weight_decay=weight_decay)
     return FromFactors(model, optimizer) if impl == "manual" else optimizer
 

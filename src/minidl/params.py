@@ -279,10 +279,14 @@ class Optimizer:
     """
 
     param_groups: list[dict]
+    velocities: list[Tensor] | tuple = ()  # momentum's, one per parameter (none without momentum): in state_dict
 
     def state_dict(self) -> dict:
-        return {"param_groups": [{"lr": group["lr"]} for group in self.param_groups]}
+        return {"param_groups": [{"lr": group["lr"]} for group in self.param_groups],
+                "velocities": [v.clone() for v in self.velocities]}
 
     def load_state_dict(self, state: dict) -> None:
         for group, saved in zip(self.param_groups, state["param_groups"]):
             group["lr"] = saved["lr"]
+        for v, saved in zip(self.velocities, state.get("velocities", ())):  # older checkpoints: none
+            v.copy_(saved)

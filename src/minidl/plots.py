@@ -113,10 +113,11 @@ def _column(rows, key: str) -> np.ndarray:
 
 
 def plot_curves(rows, path, *, title=None, log_loss=False) -> Path:
-    """Return the path of a PNG of loss (and accuracy, when present) per epoch, train and test.
+    """Return the path of a PNG of loss (and accuracy, when present) per epoch, train, val and test.
 
     rows: dicts as in metrics.csv, keys epoch, train_loss, test_loss and optionally train_acc,
-    test_acc (fractions in [0, 1]); values may be numbers or CSV strings. ``log_loss``: a log
+    test_acc (fractions in [0, 1]), val_loss and val_acc, and lr (a panel of its own where it
+    changes: a schedule); values may be numbers or CSV strings. ``log_loss``: a log
     axis for the loss (a regression's falls by orders of magnitude), where every loss is > 0.
     """
     if not rows:
@@ -125,9 +126,15 @@ def plot_curves(rows, path, *, title=None, log_loss=False) -> Path:
     panels = [("loss", "loss (mean per example)", "{:.4g}")]
     if any(not np.isnan(_column(rows, f"{s}_acc")).all() for s in ("train", "test")):
         panels.append(("acc", "accuracy", "{:.1%}"))
-    fig = Figure(figsize=(5.2 * len(panels), 4.0), dpi=DPI, layout="constrained")
-    for ax, (metric, ylabel, fmt) in zip(fig.subplots(1, len(panels), squeeze=False).flat, panels):
-        for split, style in (("train", "-o"), ("test", "--s")):
+    lrs = _column(rows, "lr")
+    moving = not np.isnan(lrs).all() and np.nanmax(lrs) > np.nanmin(lrs)  # a schedule: show it
+    widths = [1.0] * len(panels) + ([0.55] if moving else [])
+    fig = Figure(figsize=(5.2 * sum(widths), 4.0), dpi=DPI, layout="constrained")
+    axes = fig.subplots(1, len(widths), squeeze=False, gridspec_kw={"width_ratios": widths}).ravel()
+    if moving:
+        _plot_lr(axes[-1], epochs, lrs)
+    for ax, (metric, ylabel, fmt) in zip(axes, panels):
+        for split, style in (("train", "-o"), ("val", ":^"), ("test", "--s")):
             values = _column(rows, f"{split}_{metric}")
             known = ~np.isnan(values)
             if known.any():
@@ -136,7 +143,7 @@ def plot_curves(rows, path, *, title=None, log_loss=False) -> Path:
                 ax.plot(epochs[known], values[known], style, markersize=4,
                         label=f"{split} (last {last})")
         ax.set_title("accuracy" if metric == "acc" else "loss")
-        losses = np.concatenate([_column(rows, f"{s}_loss") for s in ("train", "test")])
+        losses = np.concatenate([_column(rows, f"{s}_loss") for s in ("train", "val", "test")])
         if metric == "loss" and log_loss and np.nanmin(losses) > 0:
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
@@ -149,6 +156,17 @@ def plot_curves(rows, path, *, title=None, log_loss=False) -> Path:
         ax.legend()
     fig.suptitle(title or "Training curves", fontsize=12)
     return _save(fig, path)
+
+
+def _plot_lr(ax, epochs, lrs) -> None:
+    """Draw the learning rate of each epoch (a schedule's) in a small panel ``ax``."""
+    ax.plot(epochs, lrs, "-o", color="tab:purple", markersize=3)
+    if np.nanmax(lrs) / np.nanmin(lrs) > 20:  # onecycle falls by 1e5: a log axis keeps its tail visible
+        ax.set_yscale("log")
+    ax.set_title("learning rate")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.grid(alpha=0.3)
 
 
 def plot_grad_norms(rows, path, *, title=None) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import functools
 import hashlib
 import io
 import json
@@ -25,7 +26,7 @@ import torch
 from . import __version__
 from . import checkpoint as ckpt
 from .checks import check_fits_in_memory
-from .config import TrainConfig
+from .config import TEST_FRACTION, TrainConfig
 from .data.arrays import check_arrays
 from .data.idx_sets import DATASETS, read_set
 from .data.loader import Loader
@@ -33,6 +34,7 @@ from .data.synthetic import POLY_SIZES, TOYS, polynomial_data, polynomial_truth,
 from .data.tables import load_table
 from .errors import CheckpointError, ConfigError, DatasetError
 from .files import stale_temp_files, write_bytes, write_json, write_text
+from .selection import best_row
 
 try:
     import fcntl
@@ -53,6 +55,7 @@ class RunData:
     classifies: bool
     source: str
     class_names: tuple[str, ...] = ()
+    val: Loader | None = None  # --val-fraction: the share of the training set held out (see with_validation)
     test_images: torch.Tensor | None = None  # uint8 (N, 28, 28), for the predictions plot
     table: dict = field(default_factory=dict)  # CSV runs: feature names, target and standardizer
     dataset: str | None = None  # an IDX set's name (fashion-mnist, mnist, kmnist), or "images"
@@ -62,6 +65,7 @@ class RunData:
     notes: dict = field(default_factory=dict)  # for the summary: e.g. image counts, files skipped
     csv_path: str | None = None  # CSV runs: the table, absolute
     csv_sha256: str | None = None  # CSV runs: the SHA-256 of its bytes, so an edited table is caught
+    test_csv_sha256: str | None = None  # --test-csv: that table's SHA-256
     in_memory: bool = False  # arrays given to fit(config, data=...), which no run folder can read again
     truth: dict = field(default_factory=dict)  # synthetic data: true_w, true_b (polyreg: true_coefficients too)
 
@@ -74,8 +78,10 @@ class RunData:
         if self.data_root or self.images_root:
             place = {"data_root": self.data_root} if self.data_root else {"images": self.images_root}
             facts.update(place, labels_sha256=self.labels_sha256)
-        if self.csv_path:
-            facts.update(csv=self.csv_path, csv_sha256=self.csv_sha256)
+        if self.csv_path:  # an MLP may classify or regress a table: the loss to rebuild depends on it
+            facts.update(csv=self.csv_path, csv_sha256=self.csv_sha256, classifies=self.classifies)
+        if self.test_csv_sha256:
+            facts.update(test_csv_sha256=self.test_csv_sha256)
         if self.in_memory:  # an MLP may classify or regress: the loss to rebuild depends on it
             facts.update(in_memory=True, classifies=self.classifies)
         return facts
@@ -94,9 +100,10 @@ class RunData:
             x = self.table["standardizer"]
             w_own = [std_y * wj / sj for wj, sj in zip(w, x["std"])]
             b_own = mean_y + std_y * b - sum(wj * mj for wj, mj in zip(w_own, x["mean"]))
-            out = {"w": w_own, "b": b_own, "units": f"w and b in the table's own units: {self.table['target']} "
+            target = f"log({self.table['target']})" if self.table.get("log_target") else self.table["target"]
+            out = {"w": w_own, "b": b_own, "units": f"w and b in the table's own units: {target} "
                    f"= w . ({', '.join(self.table['features'])}) + b; the loss is in standardised "
-                   f"units ({self.table['target']} divided by its std {std_y:.6g})",
+                   f"units ({target} divided by its std {std_y:.6g})",
                    "w_standardised": w, "b_standardised": b, **self.table}
         elif self.truth:  # synthetic data: its true weights are known
             true_w, true_b = self.truth["true_w"], self.truth["true_b"]
@@ -107,19 +114,82 @@ class RunData:
         return out
 
 
-def load_run_data(config: TrainConfig, device, arrays=None, class_names=None) -> RunData:
+def regression_scores(model, loader: Loader, table: dict) -> dict:
+    """Return R^2 and RMSE of a table's regression on ``loader``, in the target's own units (log-RMSE and
+    the R^2 of the log with ``--metric log-rmse``, whose model fits the log)."""
+    from .data.tables import Standardizer
+
+    target = Standardizer.from_dict(table["target_standardizer"])
+    was_training = getattr(model, "training", False)
+    model.eval()
+    with torch.no_grad():
+        pairs = [(model(X).double(), y.double()) for X, y in loader]
+    model.train(was_training)
+    y_hat, y = (target.inverse(torch.cat(t).cpu().reshape(-1, 1)) for t in zip(*pairs))
+    r2 = 1 - float(((y - y_hat) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+    rmse = float(((y - y_hat) ** 2).mean().sqrt())
+    if table.get("log_target"):
+        price_rmse = float(((y.exp() - y_hat.exp()) ** 2).mean().sqrt())
+        return {"test_r2_log": r2, "test_log_rmse": rmse, "test_rmse": price_rmse}
+    return {"test_r2": r2, "test_rmse": rmse}
+
+
+def with_validation(load):
+    """Return ``load`` (load_run_data) followed by carving ``config.val_fraction`` out of its training set.
+
+    Written once around every data source: whatever load_run_data reads, a validation share of
+    its training examples, seeded and stratified by class (a plain seeded share for a regressor),
+    becomes ``RunData.val`` and leaves the training loader.
+    """
+    @functools.wraps(load)
+    def loaded(config: TrainConfig, *args, **kwargs) -> RunData:
+        data = load(config, *args, **kwargs)
+        return carve_validation(data, config.val_fraction, config.seed) if config.val_fraction else data
+
+    return loaded
+
+
+def carve_validation(data: RunData, fraction: float, seed: int) -> RunData:
+    """Return ``data`` with ``fraction`` of its training examples moved into ``data.val``, drawn with ``seed``."""
+    from .data.split import random_split, stratified_split
+
+    train = data.train
+    y = train.y.cpu()
+    kept, held = (stratified_split(y.numpy(), fraction, seed) if data.classifies
+                  else random_split(len(y), fraction, seed))
+    if len(held) == 0 or len(kept) == 0:
+        raise ConfigError(f"--val-fraction {fraction:g} of {len(y)} training examples leaves "
+                          f"{'no validation' if len(held) == 0 else 'no training'} examples; choose another share")
+    kept, held = (torch.from_numpy(i).to(train.device) for i in (kept, held))
+    data.train = Loader(train.X.index_select(0, kept), train.y.index_select(0, kept), train.batch_size,
+                        shuffle=train.shuffle, drop_last=train.drop_last and len(kept) >= train.batch_size,
+                        device=train.device, rank=train.rank, world_size=train.world_size, shift=train.shift)
+    data.train.load_state_dict(train.state_dict())  # the shuffle generator, seeded as before
+    data.val = Loader(train.X.index_select(0, held), train.y.index_select(0, held), EVAL_BATCH, device=train.device)
+    data.notes = {**data.notes, "val_examples": len(held), "val_fraction": fraction}
+    data.source += f"; {len(held)} training examples held out for validation"
+    return data
+
+
+@with_validation
+def load_run_data(config: TrainConfig, device, arrays=None, class_names=None, *, rank: int = 0,
+                  world_size: int = 1, batch_size: int | None = None) -> RunData:
     """Return the loaders for ``config``: Fashion-MNIST, the synthetic line, a CSV table, or ``arrays``.
 
     ``arrays``: ``(X, y)`` or ``(X_train, y_train, X_test, y_test)``, tensors or NumPy arrays (see
-    minidl.data.arrays); ``class_names`` optionally names their classes.
+    minidl.data.arrays); ``class_names`` optionally names their classes. ``rank``, ``world_size``:
+    the training loader yields this rank's shard, ``batch_size`` examples a batch (default
+    ``config.batch_size``: a rank's share of the global batch when several train); every rank
+    scores the whole test set.
     """
     def training(X, y) -> Loader:
         # Shuffled each epoch; a short last batch is dropped (different examples each epoch) when
         # there is a full one. At the MLP lesson's lr 0.5 that 96-image step, right before each
         # evaluation, made the final test accuracy swing: seeds 0-8 gave 0.77-0.87 with it and
         # 0.857-0.869 without it.
-        return Loader(X, y, config.batch_size, shuffle=True, seed=config.seed, device=device,
-                      drop_last=len(X) >= config.batch_size)
+        return Loader(X, y, batch_size or config.batch_size, shuffle=True, seed=config.seed, device=device,
+                      drop_last=len(X) >= config.batch_size, rank=rank, world_size=world_size,
+                      shift=config.shift)
 
     if arrays is not None:
         if config.csv or config.data_dir or config.toy != "line":
@@ -131,19 +201,8 @@ def load_run_data(config: TrainConfig, device, arrays=None, class_names=None) ->
             num_inputs=a.num_inputs, num_outputs=a.num_outputs, classifies=a.classifies,
             source=a.describe(), class_names=a.class_names, in_memory=True,
         )
-    if config.model == "linreg" and config.csv:
-        path = Path(config.csv).resolve()
-        train, test = load_table(path, config.target).split(test_fraction=0.2, seed=config.seed)
-        scale_y = train.target_standardizer.transform  # a price near 1e6 would need an lr near 1e-12
-        return RunData(
-            train=training(train.X, scale_y(train.y)),
-            test=Loader(test.X, scale_y(test.y), EVAL_BATCH, device=device),
-            num_inputs=train.X.shape[1], num_outputs=1, classifies=False, source=str(path),
-            table={"features": list(train.feature_names), "target": train.target,
-                   "standardizer": train.standardizer.to_dict(),
-                   "target_standardizer": train.target_standardizer.to_dict()},
-            csv_path=str(path), csv_sha256=file_fingerprint(path),
-        )
+    if config.csv:
+        return table_data(config, training, device)
     if config.model == "linreg":
         true_w, true_b, n_train, n_test = TOYS[config.toy]
         n_train, n_test = n_train or config.num_examples, n_test or config.num_examples  # None: --examples
@@ -198,6 +257,33 @@ def load_run_data(config: TrainConfig, device, arrays=None, class_names=None) ->
         source=f"{dataset.title} ({idx.root})",
         class_names=dataset.classes, test_images=idx.X_test, dataset=dataset.name,
         data_root=str(idx.root), labels_sha256=labels_fingerprint(idx.y_train, idx.y_test),
+    )
+
+
+def table_data(config: TrainConfig, training, device) -> RunData:
+    """Return the RunData of a CSV run: its table encoded, its test rows held out (a share, a fold or a file)."""
+    path = Path(config.csv).resolve()
+    table = load_table(path, config.target, classify=config.task == "classify", fill_missing=config.fill_missing,
+                       log_target=config.metric == "log-rmse")
+    if config.test_csv:
+        train, test = table, table.rows_of(config.test_csv)
+    elif config.folds:  # one fold of K; cross_validate trains them all
+        train, test = table.fold(config.fold or 1, config.folds, seed=config.seed)
+    else:
+        train, test = table.split(config.test_fraction or TEST_FRACTION, seed=config.seed)
+    if train.classes:
+        y_train, y_test = train.y, test.y
+    else:  # a price near 1e6 would need an lr near 1e-12: fit the standardised target
+        y_train, y_test = map(train.target_standardizer.transform, (train.y, test.y))
+    held_out = (f"the rows of {config.test_csv}" if config.test_csv else f"fold {config.fold or 1} of {config.folds}"
+                if config.folds else f"{len(test.y)} held-out rows")
+    return RunData(
+        train=training(train.X, y_train),
+        test=Loader(test.X, y_test, EVAL_BATCH, device=device),
+        num_inputs=train.X.shape[1], num_outputs=len(train.classes) or 1, classifies=bool(train.classes),
+        source=f"{path}: {len(train.y)} training rows, tested on {held_out}", class_names=train.classes,
+        table=train.facts(), csv_path=str(path), csv_sha256=file_fingerprint(path),
+        test_csv_sha256=file_fingerprint(config.test_csv) if config.test_csv else None,
     )
 
 
@@ -269,6 +355,9 @@ def check_same_data(recorded: dict, data: RunData, what: str) -> None:
             f"(its contents differ: edited, or another file); its test rows would not be the run's. "
             f"Restore the original, or pass --csv FILE with a copy of it"
         )
+    if recorded.get("test_csv_sha256") and data.test_csv_sha256 and recorded["test_csv_sha256"] != data.test_csv_sha256:
+        raise DatasetError(f"{what} was tested on another --test-csv table (its contents differ: edited, or "
+                           "another file); restore the original")
     expected = recorded.get("labels_sha256")
     if expected and data.labels_sha256 and expected != data.labels_sha256:
         root = recorded.get("images") or recorded["data_root"]
@@ -294,6 +383,7 @@ class RunWriter:
     def __init__(self, out: str | Path, config: TrainConfig, data: RunData, *, resumed: dict | None = None):
         self.dir = Path(out)
         self.classifies = data.classifies
+        self.min_delta = config.min_delta  # what counts as a new best epoch (best.pt)
         self.data = data
         if data.test is None:
             raise ConfigError(f"a run folder ({self.dir}) scores every epoch on a test set: give data=(X_train, "
@@ -313,7 +403,7 @@ class RunWriter:
                 record = {"config": config.to_dict(), "minidl_version": __version__,
                           "torch_version": torch.__version__, "git_revision": git_revision(), "data": data.source}
             else:
-                reconcile(self.dir, resumed["rows"])
+                reconcile(self.dir, resumed["rows"], config.min_delta)
                 record = read_record(self.dir) or {"config": resumed["config"], "data": data.source}
                 record.setdefault("resumes", []).append({
                     "at_epoch": resumed["epoch"], "changes": resumed["changes"], "minidl_version": __version__,
@@ -349,7 +439,7 @@ class RunWriter:
         self.epoch = state["epoch"]
         with self.writing("metrics.csv"):
             write_metrics(self.dir / "metrics.csv", rows)
-        if is_best(rows):
+        if is_best(rows, self.min_delta):
             with self.writing(ckpt.BEST):
                 ckpt.save_checkpoint(self.dir / ckpt.BEST, state)
 
@@ -477,11 +567,10 @@ def lock_run_folder(folder: Path):
     return f
 
 
-def is_best(rows: list[dict]) -> bool:
-    """Return True when the last row is the best so far: top test accuracy, or lowest test loss (regression)."""
-    scored = "test" if "test_loss" in rows[-1] else "train"  # no test set: the training figures
-    key, sign = (f"{scored}_acc", 1) if f"{scored}_acc" in rows[-1] else (f"{scored}_loss", -1)
-    return all(sign * rows[-1][key] >= sign * r[key] for r in rows)
+def is_best(rows: list[dict], min_delta: float = 0.0) -> bool:
+    """Return True when the last row is the best so far (see minidl.selection: on the validation set
+    where there is one, else the test set; accuracy, or loss for regression)."""
+    return best_row(rows, min_delta) is rows[-1]
 
 
 def is_finished(folder: Path, epoch: int) -> bool:
@@ -492,7 +581,7 @@ def is_finished(folder: Path, epoch: int) -> bool:
         return False
 
 
-def reconcile(folder: Path, rows: list[dict]) -> None:
+def reconcile(folder: Path, rows: list[dict], min_delta: float = 0.0) -> None:
     """Bring a run folder level with its checkpoint, the truth after a crash (``rows``: its metrics rows).
 
     metrics.csv is rewritten from the rows where it differs, best.pt copied from checkpoint.pt where
@@ -507,7 +596,7 @@ def reconcile(folder: Path, rows: list[dict]) -> None:
     if not metrics.is_file() or metrics.read_text() != text:
         write_text(metrics, text)
     best = folder / ckpt.BEST
-    if is_best(rows) and (folder / ckpt.LAST).is_file() and _epoch_of(best) != len(rows):
+    if is_best(rows, min_delta) and (folder / ckpt.LAST).is_file() and _epoch_of(best) != len(rows):
         write_bytes(best, (folder / ckpt.LAST).read_bytes())
 
 
@@ -521,7 +610,8 @@ def tidy_run_folder(folder) -> None:
     except (ConfigError, CheckpointError):
         return
     try:
-        reconcile(folder, ckpt.load_checkpoint(folder / ckpt.LAST)["rows"])
+        state = ckpt.load_checkpoint(folder / ckpt.LAST)
+        reconcile(folder, state["rows"], state["config"].get("min_delta", 0.0))
     except OSError:
         pass
     finally:
@@ -556,10 +646,8 @@ def _layer_order(column: str) -> tuple:
     return (int(digits) if digits else 0, column)
 
 
-METRIC_COLUMNS = {
-    True: ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"],
-    False: ["epoch", "train_loss", "test_loss", "seconds"],
-}
+# in this order, those the rows have (accuracies: a classifier's; val: --val-fraction)
+METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "seconds")
 
 
 def write_metrics(path: Path, rows: list[dict]) -> None:
@@ -569,7 +657,7 @@ def write_metrics(path: Path, rows: list[dict]) -> None:
 
 def metrics_text(rows: list[dict]) -> str:
     """Return metrics rows as CSV text; floats with 6 significant digits (a loss of 3e-7 stays 3e-07)."""
-    columns = METRIC_COLUMNS["train_acc" in rows[0]]
+    columns = [c for c in METRIC_COLUMNS if c in rows[0]]
     columns = columns + sorted({k for r in rows for k in r if k.startswith("grad_norm_")}, key=_layer_order)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")

@@ -65,28 +65,38 @@ def squared_loss(y_hat: Tensor, y: Tensor) -> Tensor:
     return ((y_hat - y.reshape(y_hat.shape)) ** 2 / 2).mean()
 
 
-def sgd(params, lr: float) -> None:
+def sgd(params, lr: float, velocities=(), momentum: float = 0.0, nesterov: bool = False) -> None:
     """Step every parameter against its gradient, in place, then zero the gradients.
 
     The gradient is of a *mean* loss, so this is lr times the average per-example gradient: no
     second division by the batch size (the lesson divides here because its loss is a sum).
+    With ``momentum`` each parameter's velocity (in ``velocities``, starting at zeros) becomes
+    v = momentum v + g and the step is lr v, or lr (g + momentum v) with ``nesterov``: what
+    torch.optim.SGD does.
     """
     with torch.no_grad():  # the update itself must not become part of the graph
-        for param in params:
-            if param.grad is not None:
+        for i, param in enumerate(params):
+            if param.grad is None:
+                continue
+            if momentum:
+                v = velocities[i].mul_(momentum).add_(param.grad)  # v = momentum v + g
+                param -= lr * (param.grad + momentum * v if nesterov else v)
+            else:
                 param -= lr * param.grad
-                param.grad.zero_()
+            param.grad.zero_()
 
 
 class SGD(Optimizer):
-    """Minibatch SGD behind torch.optim's interface (``param_groups``, ``step``, ``zero_grad``)."""
+    """Minibatch SGD (with momentum) behind torch.optim's interface (``param_groups``, ``step``, ``zero_grad``)."""
 
-    def __init__(self, params, lr: float):
-        self.param_groups = [{"params": list(params), "lr": lr}]
+    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False):
+        params = list(params)
+        self.param_groups = [{"params": params, "lr": lr, "momentum": momentum, "nesterov": nesterov}]
+        self.velocities = [torch.zeros_like(p) for p in params] if momentum else []  # one per parameter
 
     def step(self) -> None:
         for group in self.param_groups:
-            sgd(group["params"], group["lr"])
+            sgd(group["params"], group["lr"], self.velocities, group["momentum"], group["nesterov"])
 
     def zero_grad(self) -> None:
         # drop the gradients, as torch.optim does by default: backward() then writes fresh ones
@@ -131,14 +141,20 @@ def log_softmax(X: Tensor) -> Tensor:
     return shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))  # the sum is >= 1
 
 
-def cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
+def cross_entropy(logits: Tensor, y: Tensor, label_smoothing: float = 0.0) -> Tensor:
     """Return the batch mean of -log softmax(logits)[y], from logits, never from probabilities.
+
+    ``label_smoothing`` e: the target is 1 - e on the label and e / C spread over all C classes,
+    so the loss is (1 - e) times that, plus e times the mean of -log softmax over the classes.
 
     >>> cross_entropy(torch.tensor([[1000.0, -1000.0]]), torch.tensor([1]))
     tensor(2000.)
     """
-    # (B, C) log-probabilities; pick each row's label column -> (B, 1)
-    return -log_softmax(logits).gather(1, y.reshape(-1, 1)).mean()
+    log_probs = log_softmax(logits)  # (B, C)
+    loss = -log_probs.gather(1, y.reshape(-1, 1)).mean()  # each row's label column -> (B, 1)
+    if label_smoothing:
+        loss = (1 - label_smoothing) * loss - label_smoothing * log_probs.mean(dim=1).mean()
+    return loss
 
 
 def accuracy(y_hat: Tensor, y: Tensor) -> int:

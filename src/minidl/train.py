@@ -11,13 +11,17 @@ from pathlib import Path
 import torch
 
 from . import checkpoint as ckpt
+from . import distributed
 from .checks import check_fits_in_memory, plural, size
 from .config import REGRESSORS, TrainConfig, resume_changes
 from .errors import CheckpointError, ConfigError, MinidlError
 from .evaluate import Totals, class_report, evaluate
 from .memory import keep_freed_memory
 from .models import architecture, build_loss, build_optimizer, load_weights, model_for
-from .runs import RunData, RunWriter, check_same_data, is_finished, load_run_data, resume_command
+from .runs import (RunData, RunWriter, check_same_data, is_best, is_finished, labels_fingerprint, load_run_data,
+                   resume_command)
+from .schedules import lr_at, set_lr
+from .selection import best_row, chosen_by, selection_key, stops_early
 
 
 class TrainingDiverged(MinidlError):
@@ -30,6 +34,7 @@ class TrainingInterrupted(MinidlError):
     """Ctrl-C: the run stopped; the message says which epoch the checkpoint holds and how to resume."""
 
     exit_code = 130
+    every_rank = True  # Ctrl-C reaches every rank: rank 0 alone says so
 
 
 @dataclass
@@ -81,34 +86,65 @@ def fit(config: TrainConfig, data=None, *, class_names=None, resume: str | Path 
     """
     keep_freed_memory()  # each step frees the MBs the next one needs: keep them, no page faults
     device = pick_device(config.device)
+    kept = f"{Path(config.out) / ckpt.LAST} holds the last good epoch" if config.out else "nothing was saved (no out=)"
+    with distributed.started(device, kept) as world:  # alone, or one of torchrun's ranks
+        return _fit(config, data, class_names, resume, progress and world.is_main, allow_changes, world)
+
+
+def _fit(config, data, class_names, resume, progress, allow_changes, world) -> History:
+    """Return fit's History on this rank of ``world``: only rank 0 prints and writes the run folder."""
     torch.manual_seed(config.seed)
-    data = load_run_data(config, device, arrays=data, class_names=class_names)
+    batch = world.local_batch(config.batch_size)  # each rank's share of the global batch
+    data = load_run_data(config, world.device, arrays=data, class_names=class_names,
+                         rank=world.rank, world_size=world.size, batch_size=batch)
+    world.check_same("data (labels' SHA-256)", data.labels_sha256 or labels_fingerprint(
+        data.train.y, data.test.y if data.test is not None else data.train.y[:0]))
     _check_model_fits(config, data)
     try:
-        model = model_for(config, data.num_inputs, data.num_outputs).to(device)
+        model = model_for(config, data.num_inputs, data.num_outputs).to(world.device)
     except (MemoryError, RuntimeError) as e:  # what the estimate cannot see: a GPU's memory, other processes
         if not isinstance(e, MemoryError) and "memory" not in str(e) and "alloc" not in str(e):
             raise
         asked = re.search(r"(\d+) bytes", str(e))
         why = f"it asked for {size(int(asked.group(1)))} at once" if asked else str(e).strip().splitlines()[0][:160]
-        raise ConfigError(f"the {config.model} does not fit in the memory of {device} ({why}); "
+        raise ConfigError(f"the {config.model} does not fit in the memory of {world.device} ({why}); "
                           f"ask for a smaller one") from None
+    if world.size > 1 and any(config.dropout):
+        raise ConfigError("--dropout with several processes is not supported yet: each rank would draw "
+                          "the same masks; train with dropout on one process")
     loss_fn = build_loss(config.model, config.impl, model, classifies=data.classifies,
-                         weight_decay=config.weight_decay)
-    optimizer = build_optimizer(model, config.impl, config.optimizer, config.lr, config.weight_decay)
+                         weight_decay=config.weight_decay, label_smoothing=config.label_smoothing)
+    optimizer = build_optimizer(model, config.impl, config.optimizer, config.lr, config.weight_decay,
+                                momentum=config.momentum, nesterov=config.nesterov)
     rows, resumed = [], None
     if resume is not None:
         rows, resumed = _restore(resume, config, model, optimizer, data, allow_changes)
-    writer = RunWriter(config.out, config, data, resumed=resumed) if config.out else None
+    writer, failed = None, None
     try:
-        return _train(config, model, loss_fn, optimizer, data, rows, writer, progress)
+        if config.out and world.is_main:
+            writer = RunWriter(config.out, config, data, resumed=resumed)
+    except MinidlError as e:
+        failed = e
+    world.agree(failed)  # rank 0 could not make the folder: every rank stops
+    net, optimizer = world.parallel(model, optimizer)  # averages the ranks' gradients each step
+    try:
+        return _train(config, model, net, loss_fn, optimizer, data, rows, writer, progress, world,
+                      best_model=_saved_best_model(resume) if config.patience is not None else None)
     finally:
         if writer:
             writer.close()  # the folder's lock
 
 
-def _train(config, model, loss_fn, optimizer, data: RunData, rows, writer, progress) -> History:
-    """Return the History of training from ``rows`` (the epochs done) to ``config.epochs``."""
+def _train(config, model, net, loss_fn, optimizer, data: RunData, rows, writer, progress, world,
+           best_model=None) -> History:
+    """Return the History of training from ``rows`` (the epochs done) to ``config.epochs``.
+
+    With ``--patience`` it stops once that many epochs brought no new best (minidl.selection) and
+    restores the best epoch's weights (``best_model``: those of a resumed run): the History's model
+    and the final checkpoint hold them. ``--val-fraction``'s set chooses that epoch where there is one.
+
+    ``net`` is ``model`` itself, or DistributedDataParallel around it (see minidl.distributed).
+    """
     show = _Progress(config, enabled=progress)
     show.started(config, writer)
     if writer and not rows:  # epoch 0: Ctrl-C during the first epoch still leaves a checkpoint
@@ -116,40 +152,54 @@ def _train(config, model, loss_fn, optimizer, data: RunData, rows, writer, progr
 
     first_epoch, test = len(rows) + 1, None
     for epoch in range(first_epoch, config.epochs + 1):
+        if stops_early(rows, config.patience, config.min_delta):
+            break  # --patience epochs without a new best
         # --- train one epoch ---
+        lr = set_lr(optimizer, lr_at(config, epoch))  # the schedule's lr for this epoch (minidl.schedules)
         start = time.perf_counter()
         model.train()
         totals = Totals(data.classifies)
         norms = _GradNorms(model) if config.grad_norms else None
-        diverged = _DivergenceCheck()
+        diverged = _DivergenceCheck(world.device)
         try:
             for batch, (X, y) in enumerate(show.batches(data.train, epoch), 1):
-                y_hat = model(X)
+                y_hat = net(X)
                 loss = loss_fn(y_hat, y)
                 optimizer.zero_grad()
                 loss.backward()
                 if norms is not None:
                     norms.add()  # the gradients backward() found, before the step uses them
                 optimizer.step()
-                if diverged(loss):
-                    raise TrainingDiverged(_diverged_message(config, epoch, batch, loss, writer))
+                if diverged(loss, batch):
+                    raise TrainingDiverged(_diverged_message(config, epoch, diverged.batch, diverged.value, writer))
                 totals.add(loss.detach(), y_hat.detach(), y)
+            if diverged.at_end():  # on a GPU: read once per epoch (see _DivergenceCheck)
+                raise TrainingDiverged(_diverged_message(config, epoch, diverged.batch, diverged.value, writer))
         except KeyboardInterrupt:
             raise TrainingInterrupted(_interrupted_message(epoch, writer)) from None
         train_seconds = time.perf_counter() - start
 
-        # --- evaluate on the test set ---
+        # --- evaluate on the validation set (it chooses the best epoch) and the test set (for the record) ---
+        val = evaluate(model, data.val, loss_fn, data.classifies) if data.val is not None else None
         test = evaluate(model, data.test, loss_fn, data.classifies) if data.test is not None else None
-        row = {"epoch": epoch, **totals.means("train"), **(test.means("test") if test else {}),
-               "seconds": train_seconds, **(norms.means() if norms is not None else {})}
+        row = {"epoch": epoch, "lr": lr, **totals.means("train", world.sum), **(val.means("val") if val else {}),
+               **(test.means("test") if test else {}), "seconds": train_seconds,
+               **(norms.means() if norms is not None else {})}
         rows.append(row)
         show.epoch_done(row)
+        if config.patience is not None and is_best(rows, config.min_delta):
+            best_model = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
         # --- record ---
         if writer:
-            writer.save_epoch(rows, _state(config, model, optimizer, data, rows))
+            writer.save_epoch(rows, _state(config, model, optimizer, data, rows, best_model))
 
-    if first_epoch > config.epochs and data.test is not None:  # resumed to finish a run whose epochs are done
+    stopped = stops_early(rows, config.patience, config.min_delta)
+    if stopped:  # the best epoch's weights, in the History's model and the final checkpoint
+        model.load_state_dict(best_model)
+        if writer:
+            writer.save_checkpoint(_state(config, model, optimizer, data, rows, best_model), best=False)
+    if (test is None or stopped) and data.test is not None:  # resumed with no epoch to train, or restored
         test = evaluate(model, data.test, loss_fn, data.classifies)
     summary, predictions = summarize(config, rows, model, data, test)
     if writer:
@@ -160,11 +210,22 @@ def _train(config, model, loss_fn, optimizer, data: RunData, rows, writer, progr
                 f"interrupted while writing the figures and summary of {writer.dir}; its {ckpt.LAST} holds "
                 f"all {plural(len(rows), 'epoch')}: finish them with: {resume_command(writer.dir)}") from None
     return History(config=config, rows=rows, summary=summary, run_dir=writer.dir if writer else None, model=model,
-                   state=_state(config, model, optimizer, data, rows))
+                   state=_state(config, model, optimizer, data, rows, best_model))
 
 
-def _state(config, model, optimizer, data: RunData, rows) -> dict:
-    """Return everything exact resume needs, as plain data ``torch.load(weights_only=True)`` accepts."""
+def _saved_best_model(resume) -> dict | None:
+    """Return the best epoch's weights a resumed run's checkpoint (or History state) kept for --patience."""
+    if resume is None:
+        return None
+    state = resume if isinstance(resume, dict) else ckpt.load_checkpoint(ckpt.find_checkpoint(resume))
+    return state.get("best_model")
+
+
+def _state(config, model, optimizer, data: RunData, rows, best_model=None) -> dict:
+    """Return everything exact resume needs, as plain data ``torch.load(weights_only=True)`` accepts.
+
+    ``best_model``: with --patience, the best epoch's weights so far, for the restore at the end.
+    """
     rng = {"torch": torch.get_rng_state(), "loader": data.train.state_dict()}
     if getattr(model, "dropout_generator", None) is not None:  # an MLP's: its next dropout masks
         rng["dropout"] = model.dropout_generator.get_state()
@@ -179,6 +240,7 @@ def _state(config, model, optimizer, data: RunData, rows) -> dict:
         "optimizer": optimizer.state_dict(),
         "rng": rng,
         "rows": [dict(r) for r in rows],
+        **({"best_model": {k: v.cpu() for k, v in best_model.items()}} if best_model is not None else {}),
     }
 
 
@@ -236,9 +298,7 @@ def summarize(config, rows, model, data: RunData, test: Totals | None) -> tuple[
     confusion matrix and per-class accuracy of a classifier, the learned w and b of linear regression.
     """
     last = rows[-1]
-    scored = "test" if test is not None else "train"
-    key, better = (f"{scored}_acc", max) if data.classifies else (f"{scored}_loss", min)
-    best = better(rows, key=lambda r: r[key])
+    best, (key, _) = best_row(rows, config.min_delta), selection_key(last)  # on val, else test, else train
     seconds = sum(r["seconds"] for r in rows)
     summary = {
         "model": config.model,
@@ -247,12 +307,20 @@ def summarize(config, rows, model, data: RunData, test: Totals | None) -> tuple[
         "final": last,
         "best_epoch": best["epoch"],
         f"best_{key}": best[key],
+        "best_by": chosen_by(last),  # the split that chose the best epoch: val, test or train
+        **({"best_epoch_test_acc": best["test_acc"]} if "test_acc" in best and key != "test_acc" else {}),
+        **({"stopped_early": stops_early(rows, config.patience, config.min_delta)} if config.patience else {}),
         "train_seconds": seconds,
-        "train_examples_per_second": data.train.num_examples * len(rows) / seconds if seconds else None,
+        "train_examples_per_second": (data.train.num_examples * data.train.world_size * len(rows) / seconds
+                                      if seconds else None),  # every rank's examples
         **data.notes,  # e.g. an image folder's counts and the files it skipped
     }
     if config.model in REGRESSORS:
         summary.update(data.describe_linreg(model))
+    if not data.classifies and data.csv_path and data.test is not None:  # a table's regression: R^2, RMSE
+        from .runs import regression_scores
+
+        summary.update(regression_scores(model, data.test, data.table))
     if not data.classifies or test is None:
         return summary, None
     report, predictions = class_report(test, data.class_names)
@@ -287,27 +355,47 @@ class _DivergenceCheck:
     A stable cross-entropy stays finite even at absurd learning rates (at lr 1e4 it climbs to
     ~1e13, then sits near 4e3 with every ReLU dead), so waiting for NaN alone would let such a run
     go on uselessly. No run that is learning ever gets near the threshold.
+
+    On the CPU each batch's loss is read at once (``.item()`` costs nothing there), so the run stops
+    at the batch that diverged. On a GPU reading it would wait for the step every batch: the check
+    stays on the device and ``at_end()`` reads it once per epoch (the message names the first batch).
     """
 
     FACTOR = 1000.0
 
-    def __init__(self):
-        self.limit = None
+    def __init__(self, device=torch.device("cpu")):
+        self.limit, self.on_device = None, torch.device(device).type != "cpu"
+        self.batch, self.value = None, None  # where it diverged and to what
+        self.first_bad = self.bad_value = torch.zeros((), device=device)  # on a GPU: 0 while none
 
-    def __call__(self, loss: torch.Tensor) -> bool:
-        value = loss.item()
-        if self.limit is None:
-            self.limit = self.FACTOR * max(value, 1.0)
-        return not math.isfinite(value) or value > self.limit
+    def __call__(self, loss, batch: int) -> bool:
+        value = loss.detach()
+        if self.limit is None:  # the epoch's first batch: one read
+            self.limit = self.FACTOR * max(value.item(), 1.0)
+        if self.on_device:  # the first bad batch and its loss, kept on the device: no wait
+            bad = (~torch.isfinite(value) | (value > self.limit)) & (self.first_bad == 0)
+            self.first_bad = torch.where(bad, batch, self.first_bad)
+            self.bad_value = torch.where(bad, value, self.bad_value)
+            return False
+        self.batch, self.value = batch, value.item()
+        return not math.isfinite(self.value) or self.value > self.limit
+
+    def at_end(self) -> bool:
+        """Return whether a batch of the epoch diverged, read once (on a GPU); False on the CPU."""
+        if not self.on_device:
+            return False
+        self.batch, self.value = int(self.first_bad.item()), self.bad_value.item()
+        return self.batch > 0
 
 
-def _diverged_message(config, epoch, batch, loss, writer) -> str:
+def _diverged_message(config, epoch, batch, value, writer) -> str:
     kept = f"; {writer.dir / ckpt.LAST} still holds the last good epoch" if writer else ""
-    if epoch == 1 and batch == 1 and not math.isfinite(loss.item()):  # before any step: not the lr's doing
-        return (f"the loss of the very first batch is already {loss.item()}, before any step: the data's "
+    value = float(value)
+    if epoch == 1 and batch == 1 and not math.isfinite(value):  # before any step: not the lr's doing
+        return (f"the loss of the very first batch is already {value}, before any step: the data's "
                 f"values overflow float32 (largest 3.4e38, and the loss squares them); scale the data down{kept}")
     return (
-        f"the loss diverged to {loss.item():.3g} in epoch {epoch}, batch {batch}, at lr {config.lr:g}: "
+        f"the loss diverged to {value:.3g} in epoch {epoch}, batch {batch}, at lr {config.lr:g}: "
         f"training stopped{kept}. Try a lower learning rate, e.g. --lr {config.lr / 10:g}"
     )
 
@@ -326,6 +414,7 @@ class _Progress:
 
     def __init__(self, config, enabled: bool):
         self.epochs = config.epochs
+        self.show_lr = config.schedule != "constant" or bool(config.warmup)  # the lr moves: show it
         self.enabled = enabled
         self.bar = enabled and sys.stderr.isatty()
 
@@ -344,9 +433,14 @@ class _Progress:
     def epoch_done(self, row):
         if not self.enabled:
             return
-        parts = [f"epoch {row['epoch']}/{self.epochs}", f"train loss {row['train_loss']:.4g}"]
+        parts = [f"epoch {row['epoch']}/{self.epochs}", *([f"lr {row['lr']:.3g}"] if self.show_lr else []),
+                 f"train loss {row['train_loss']:.4g}"]
         if "train_acc" in row:
             parts.append(f"train acc {row['train_acc']:.3f}")
+        if "val_loss" in row:
+            parts.append(f"val loss {row['val_loss']:.4g}")
+        if "val_acc" in row:
+            parts.append(f"val acc {row['val_acc']:.3f}")
         if "test_loss" in row:
             parts.append(f"test loss {row['test_loss']:.4g}")
         if "test_acc" in row:

@@ -25,6 +25,7 @@ import torch
 from minidl.checks import check_fraction
 from minidl.config import TEST_FRACTION
 from minidl.data.cache import decoded_folder, read_arrays, write_arrays
+from minidl.data.split import stratified_split
 from minidl.errors import ConfigError, DatasetError
 from minidl.images import read_grey
 
@@ -85,7 +86,7 @@ def load_image_folder(root, *, size: int = 28, test_fraction: float | None = Non
         train, test = np.arange(n_train), np.arange(n_train, len(files))
     else:
         test_fraction = TEST_FRACTION if test_fraction is None else check_fraction("--test-fraction", test_fraction)
-        train, test = _stratified(labels, test_fraction, seed)
+        train, test = stratified_split(labels, test_fraction, seed)
     train, test = train[readable[train]], test[readable[test]]
     if len(test) == 0:
         raise DatasetError(f"{root} leaves no test images; give it more images or a larger --test-fraction")
@@ -171,14 +172,3 @@ def _decode_one(path: Path, size: int, skip_bad: bool) -> np.ndarray | None:
             return None
         raise DatasetError(f"{e}; fix or remove the file, or pass --skip-bad-images to leave unreadable "
                            "files out") from None
-
-
-def _stratified(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (train, test) indices: round(test_fraction * n) of each class's n images, drawn with ``seed``."""
-    rng = np.random.default_rng(seed)
-    test = []
-    for label in range(int(labels.max()) + 1):
-        members = np.flatnonzero(labels == label)
-        test.append(rng.permutation(members)[: round(test_fraction * len(members))])
-    test = np.sort(np.concatenate(test))
-    return np.setdiff1d(np.arange(len(labels)), test), test

@@ -47,7 +47,7 @@ class Loader:
     """
 
     def __init__(self, X, y, batch_size, *, shuffle=False, seed=0, drop_last=False, device="cpu",
-                 rank=0, world_size=1):
+                 rank=0, world_size=1, shift=0):
         self.batch_size = _whole(batch_size, "batch_size", 1)
         self.world_size = _whole(world_size, "world_size", 1)
         self.rank = _whole(rank, "rank", 0)
@@ -64,6 +64,10 @@ class Loader:
             X = X.to(torch.float32).div_(255)  # pixel 0..255 -> [0, 1], once for all epochs
         self.X, self.y = X, y.to(self.device)
         self.shuffle, self.drop_last = shuffle, drop_last
+        self.shift = _whole(shift, "shift", 0)
+        if self.shift and (X.ndim != 3 or X.shape[1] != X.shape[2]):
+            raise ConfigError(f"shift = {shift} moves square images, but the examples have shape "
+                              f"{tuple(X.shape[1:])}; leave out --shift")
         self.generator = torch.Generator().manual_seed(seed)
         n = len(X)
         self._per_rank = n // self.world_size if drop_last else -(-n // self.world_size)
@@ -99,13 +103,14 @@ class Loader:
         for start in range(0, self.num_examples, self.batch_size):
             stop = start + self.batch_size
             if order is None:
-                yield self.X[start:stop], self.y[start:stop]
+                X, y = self.X[start:stop], self.y[start:stop]
             else:
                 rows = order[start:stop]
-                yield self.X.index_select(0, rows), self.y.index_select(0, rows)
+                X, y = self.X.index_select(0, rows), self.y.index_select(0, rows)
+            yield (shifted(X, self.shift, self.generator) if self.shift else X), y
 
     def state_dict(self) -> dict:
-        """Return the shuffle state ({"generator": ByteTensor}); restoring it repeats the next epoch."""
+        """Return the shuffle (and shift) state ({"generator": ByteTensor}); restoring it repeats the next epoch."""
         return {"generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
@@ -120,3 +125,23 @@ class Loader:
         return (f"Loader({len(self.X)} examples {tuple(self.X.shape[1:])} {self.X.dtype}, "
                 f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last}, "
                 f"device={self.device}, rank={self.rank}/{self.world_size})")
+
+
+def shifted(X: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Return images (B, side, side) each moved by its own random (dy, dx) in [-shift, shift], zeros filling in.
+
+    Data augmentation, on the batch as the loader yields it (the model never sees it): a garment a
+    pixel or two off centre is still the same garment. The offsets come from ``generator``.
+
+    >>> X = torch.arange(9.0).reshape(1, 3, 3)
+    >>> shifted(X, 1, torch.Generator().manual_seed(0))
+    tensor([[[0., 0., 0.],
+             [1., 2., 0.],
+             [4., 5., 0.]]])
+    """
+    B, side = len(X), X.shape[-1]
+    offsets = torch.randint(-shift, shift + 1, (2, B, 1), generator=generator).to(X.device)  # dy, dx per image
+    padded = torch.nn.functional.pad(X, (shift, shift, shift, shift))  # (B, side + 2 shift, side + 2 shift)
+    grid = torch.arange(side, device=X.device) + shift  # (side,): where the unshifted image sits
+    rows, cols = grid - offsets[0], grid - offsets[1]  # (B, side) each: the source row/column of each pixel
+    return padded[torch.arange(B, device=X.device)[:, None, None], rows[:, :, None], cols[:, None, :]]

@@ -1,8 +1,12 @@
-"""Numeric CSV tables: features, a named target, and the standardisation to reuse on new rows.
+"""Tables (CSV) as a model's data: features encoded and standardised, a target to classify or regress.
 
-A table is a CSV file with a header row of column names and numbers in every other cell. Errors
-name the file, the row as a spreadsheet shows it (the header is row 1) and the column. The
-lesson's house-price example (area, age -> price):
+Number columns are standardised with the training rows' mean and std; a text column becomes one 0/1
+input per category the training rows hold (``island=Biscoe``, ...), standardised likewise. Missing
+cells (see minidl.data.csv_file) are refused, naming row and column, unless ``fill_missing``: then a
+number takes the training mean and text the category ``missing``. Everything learned (columns,
+categories, means, stds, classes) is in the table's :meth:`Table.facts`, so new rows get the same
+transform, and a category or column training never saw is refused by name, never read as zeros.
+The lesson's house-price example (area, age -> price):
 
 >>> import tempfile
 >>> path = Path(tempfile.mkdtemp()) / "houses.csv"
@@ -12,19 +16,23 @@ lesson's house-price example (area, age -> price):
 (('area', 'age'), (3, 2), (3, 1))
 >>> table.standardizer.mean
 (100.0, 8.666666666666666)
->>> new = read_rows(path, table.feature_names)            # raw (3, 2), target column ignored
+>>> new = read_rows(path, table.encoder, table.target)   # raw (3, 2), the target column ignored
 >>> bool(torch.allclose(table.standardizer.transform(new), table.X))
 True
 """
-import csv
-import math
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from minidl.checks import plural
+from minidl.data.csv_file import Cells, read_csv
+from minidl.data.split import stratified_split
 from minidl.errors import ConfigError, DatasetError
+
+FILLED = "missing"  # the category a missing text cell becomes under fill_missing
 
 
 @dataclass(frozen=True)
@@ -75,13 +83,111 @@ class Standardizer:
         return cls(mean, std)
 
 
+@dataclass(frozen=True)
+class Column:
+    """A feature column: a number (``categories`` None, ``mean`` its training mean) or text (its categories)."""
+
+    name: str
+    categories: tuple[str, ...] | None = None
+    mean: float = 0.0
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Return the names of the model inputs this column becomes: itself, or ``name=category`` each."""
+        return (self.name,) if self.categories is None else tuple(f"{self.name}={c}" for c in self.categories)
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """How a table's feature columns become model inputs (before standardisation), and its missing-cell rule."""
+
+    columns: tuple[Column, ...]
+    fill_missing: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Return the input names, in the model's order."""
+        return tuple(name for column in self.columns for name in column.inputs)
+
+    @classmethod
+    def fit(cls, cells: Cells, rows, names, fill_missing: bool = False) -> "Encoder":
+        """Return the encoder of columns ``names``, its categories and means taken from ``rows`` only."""
+        columns = []
+        for name in names:
+            if cells.is_text(name):
+                seen = {t for t in cells.texts(name)[rows] if t is not None}
+                columns.append(Column(name, tuple(sorted(seen | ({FILLED} if fill_missing else set())))))
+            else:
+                values = cells.numbers(name)[rows]
+                given = values[~np.isnan(values)]
+                columns.append(Column(name, mean=float(given.mean()) if len(given) else 0.0))
+        return cls(tuple(columns), fill_missing)
+
+    def encode(self, cells: Cells, rows=None) -> torch.Tensor:
+        """Return the inputs of ``rows`` (all by default) as float64 (n, len(names)), unstandardised."""
+        rows = np.arange(len(cells)) if rows is None else np.asarray(rows)
+        if not self.fill_missing and (gap := cells.first_missing([c.name for c in self.columns], rows)):
+            i, name = gap
+            raise DatasetError(f"{cells.path}: row {cells.row(i)}, column {name!r} is "
+                               f"{_shown(cells, i, name)}; fill it in, delete the row, or train with --fill-missing "
+                               "(numbers: the training mean; text: a 'missing' category)")
+        import pandas as pd  # here, not at the top: a run on images never pays for importing it
+
+        parts = []
+        for column in self.columns:
+            if column.categories is None:
+                values = cells.numbers(column.name)[rows]
+                parts.append(np.where(np.isnan(values), column.mean, values)[:, None])
+                continue
+            if not cells.is_text(column.name) and not cells.missing(column.name)[rows].all():
+                raise DatasetError(f"{cells.path}: column {column.name!r} holds numbers, but the training table's "
+                                   f"held text ({', '.join(column.categories)}); give the same kind of values")
+            texts = cells.texts(column.name)[rows]
+            texts[pd.isna(texts)] = FILLED
+            codes = pd.Categorical(texts, categories=list(column.categories)).codes  # -1: a category unseen
+            if (codes < 0).any():
+                i = int(np.flatnonzero(codes < 0)[0])
+                raise DatasetError(f"{cells.path}: row {cells.row(int(rows[i]))}, column {column.name!r}: "
+                                   f"{texts[i]!r} is a category the training table never had (it had "
+                                   f"{', '.join(column.categories)}); a model cannot read an unseen category")
+            parts.append(np.eye(len(column.categories))[codes])
+        return torch.from_numpy(np.concatenate(parts, axis=1) if parts else np.zeros((len(rows), 0)))
+
+    def to_dict(self) -> dict:
+        """Return the encoder as JSON-ready data (the inverse of :meth:`from_dict`)."""
+        return {"fill_missing": self.fill_missing,
+                "columns": [{"name": c.name, "categories": list(c.categories)} if c.categories is not None
+                            else {"name": c.name, "mean": c.mean} for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Encoder":
+        """Return the encoder saved by :meth:`to_dict`."""
+        try:
+            columns = tuple(Column(c["name"], tuple(map(str, c["categories"])) if "categories" in c else None,
+                                   float(c.get("mean", 0.0))) for c in d["columns"])
+            return cls(columns, bool(d.get("fill_missing", False)))
+        except (KeyError, TypeError, ValueError) as e:
+            raise DatasetError(f"not a saved table encoder ({e!r})") from None
+
+    @classmethod
+    def numbers(cls, names) -> "Encoder":
+        """Return the encoder of number columns ``names`` (a run saved before text columns existed)."""
+        return cls(tuple(Column(name) for name in names))
+
+
+def _shown(cells: Cells, i: int, name: str) -> str:
+    """Return 'empty' or "missing ('NA')" for the missing cell of data row ``i``, column ``name``."""
+    text = cells.raw(i, name)
+    return "empty" if not text else f"missing ({text!r})"
+
+
 @dataclass(frozen=True, eq=False)
 class Table:
-    """A numeric table: standardised features X (n, d) float32 and the raw target y (n, 1) float32.
+    """A table's rows ready for a model: standardised inputs X (n, d) float32 and the target y.
 
-    y stays in its own units (a price is a price); `target_standardizer` holds its mean and std
-    (always fitted) for a trainer that prefers to fit a standardised target and map predictions
-    back with `.inverse`. `raw_X` keeps the features before standardisation, for `split`.
+    y is (n,) int64 class indices into ``classes`` for a classifier; else (n, 1) float32 in the
+    target's own units (its log with ``log_target``), with ``target_standardizer`` fitted for a
+    trainer that fits a standardised target. ``raw_X`` holds the inputs before standardisation.
     """
 
     X: torch.Tensor
@@ -89,134 +195,165 @@ class Table:
     feature_names: tuple[str, ...]
     target: str
     standardizer: Standardizer
-    target_standardizer: Standardizer
+    target_standardizer: Standardizer | None
     raw_X: torch.Tensor = field(repr=False)
+    encoder: Encoder = field(repr=False)
+    classes: tuple[str, ...] = ()
+    log_target: bool = False
     standardize: bool = True
+    cells: Cells = field(default=None, repr=False)
+    rows: np.ndarray = field(default=None, repr=False)
 
     def split(self, test_fraction=0.2, seed=0) -> tuple["Table", "Table"]:
-        """Return (train, test) from a seeded permutation; statistics are fitted on train only."""
-        n = len(self.y)
-        n_test = round(n * test_fraction)
+        """Return (train, test) from a seeded permutation (per class, for a classifier); statistics from train."""
+        n, n_test = len(self.y), round(len(self.y) * test_fraction)
         if not 0 < test_fraction < 1 or not 1 <= n_test <= n - 1:
             raise ConfigError(f"test_fraction = {test_fraction} cannot split {n} rows into two "
                               "non-empty parts; use a fraction between 0 and 1 (and more rows)")
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-        test_rows, train_rows = order[:n_test], order[n_test:]
-        train = _build(self.raw_X[train_rows], self.y[train_rows], self.feature_names, self.target,
-                       self.standardize)
-        test = _build(self.raw_X[test_rows], self.y[test_rows], self.feature_names, self.target,
-                      self.standardize, train.standardizer, train.target_standardizer)
-        return train, test
+        if self.classes:  # each class held out in the same share, by the rule image folders use
+            train, test = stratified_split(self.y.numpy(), test_fraction, seed)
+            if not len(test):
+                raise ConfigError(f"test_fraction = {test_fraction} holds out no row of any class (the largest has "
+                                  f"{int(np.bincount(self.y.numpy()).max())} rows); give a larger fraction")
+            return self._parts(train, test)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).numpy()
+        return self._parts(order[n_test:], order[:n_test])
+
+    def fold(self, i: int, k: int, seed=0) -> tuple["Table", "Table"]:
+        """Return (train, test) for fold ``i`` of ``k`` (1-based): a seeded partition, stratified for classes."""
+        n = len(self.y)
+        if not 2 <= k <= n or not 1 <= i <= k:
+            raise ConfigError(f"fold {i} of {k} cannot be cut from {n} rows; use 2 <= --folds <= {n}")
+        generator = torch.Generator().manual_seed(seed)
+        fold_of = np.empty(n, dtype=np.int64)
+        groups = [np.arange(n)] if not self.classes else [np.flatnonzero(self.y.numpy() == c)
+                                                           for c in range(len(self.classes))]
+        start = 0
+        for members in groups:  # each class dealt round the folds in turn, from where the last left off
+            members = members[torch.randperm(len(members), generator=generator).numpy()]
+            fold_of[members] = (start + np.arange(len(members))) % k
+            start += len(members)
+        return self._parts(np.flatnonzero(fold_of != i - 1), np.flatnonzero(fold_of == i - 1))
+
+    def _parts(self, train_rows, test_rows) -> tuple["Table", "Table"]:
+        rows = self.rows if self.rows is not None else np.arange(len(self.y))
+        train = _build(self.cells, rows[train_rows], self.target, self.classes, self.log_target, self.standardize,
+                       fill_missing=self.encoder.fill_missing)
+        return train, train.rows_of(self.cells, rows[test_rows])
+
+    def rows_of(self, cells: Cells | str | Path, rows=None) -> "Table":
+        """Return other rows (of this table's cells, or of another CSV file: a test table) through this
+        table's encoder, classes and standardizers."""
+        if not isinstance(cells, Cells):
+            cells = read_csv(cells)
+            _check_columns(cells, self.encoder, self.target, need_target=True)
+        return _build(cells, np.arange(len(cells)) if rows is None else rows, self.target, self.classes,
+                      self.log_target, self.standardize, like=self)
+
+    def facts(self) -> dict:
+        """Return everything a run needs to read new rows as these were read, ready for JSON."""
+        facts = {"features": list(self.feature_names), "target": self.target, "columns": self.encoder.to_dict(),
+                 "standardizer": self.standardizer.to_dict()}
+        if self.target_standardizer is not None:
+            facts.update(target_standardizer=self.target_standardizer.to_dict(), log_target=self.log_target)
+        return facts
 
 
-def _build(raw_X, y, feature_names, target, standardize, standardizer=None, target_standardizer=None):
-    """Return a Table, fitting whichever standardizers are not given."""
-    if standardizer is None:
-        standardizer = Standardizer.fit(raw_X) if standardize else Standardizer.identity(raw_X.shape[1])
-    if target_standardizer is None:
-        target_standardizer = Standardizer.fit(y)
-    return Table(standardizer.transform(raw_X), y, feature_names, target, standardizer,
-                 target_standardizer, raw_X, standardize)
+def load_table(path, target, *, classify=False, fill_missing=False, log_target=False, standardize=True) -> Table:
+    """Return the CSV at ``path`` as a Table with ``target`` as y and every other column as a feature.
 
-
-def load_table(path, target, *, standardize=True) -> Table:
-    """Return the CSV at `path` as a Table with `target` as y and every other column as a feature."""
-    names, values = _read_csv(path, min_rows=2)
-    if target not in names:
-        raise DatasetError(f"{path} has no column {target!r}; its columns are: {', '.join(names)}")
-    if len(names) < 2:
+    ``classify``: the target's distinct values (text or whole numbers) are the classes, sorted;
+    ``log_target``: a regression fits the log of a positive target (prices).
+    """
+    if classify and log_target:
+        raise ConfigError("a classifier's target is classes, which have no log; log_target is for regression")
+    cells = read_csv(path, min_rows=2)
+    if target not in cells.names:
+        raise DatasetError(f"{path} has no column {target!r}; its columns are: {', '.join(cells.names)}")
+    if len(cells.names) < 2:
         raise DatasetError(f"{path} has only the target column {target!r}; add feature columns")
-    features = [i for i, name in enumerate(names) if name != target]
-    j = names.index(target)
-    return _build(values[:, features].float(), values[:, j:j + 1].float(),
-                  tuple(names[i] for i in features), target, standardize)
+    rows = np.arange(len(cells))
+    return _build(cells, rows, target, _classes(cells, target) if classify else (), log_target, standardize,
+                  fill_missing=fill_missing)
 
 
-def read_rows(path, feature_names) -> torch.Tensor:
-    """Return the columns `feature_names` of the CSV at `path` as raw float32 (n, d) for predictions.
+def _classes(cells: Cells, target: str) -> tuple[str, ...]:
+    """Return the target column's classes, sorted: text, or whole numbers in numeric order."""
+    _check_target_complete(cells, target, np.arange(len(cells)))
+    if cells.is_text(target):
+        return tuple(sorted(set(cells.texts(target))))
+    values = np.unique(cells.numbers(target))
+    if not (values == np.round(values)).all():
+        odd = values[values != np.round(values)][0]
+        raise DatasetError(f"{cells.path}: the target {target!r} holds numbers that are not whole ({odd:g}, ...); "
+                           "a classifier's target holds classes (text or whole numbers): to predict a value "
+                           "train linreg, or mlp --task regress")
+    return tuple(str(int(v)) for v in values)
 
-    Other columns (the target, if present) are checked but ignored; apply the table's
-    `standardizer.transform` before feeding a model.
-    """
-    names, values = _read_csv(path, min_rows=1)
-    missing = [name for name in feature_names if name not in names]
+
+def _class_names(cells: Cells, target: str, rows) -> np.ndarray:
+    if cells.is_text(target):
+        return cells.texts(target)[rows]
+    return np.array([str(int(v)) if v == round(v) else f"{v:g}" for v in cells.numbers(target)[rows]], dtype=object)
+
+
+def _check_target_complete(cells: Cells, target: str, rows) -> None:
+    gap = cells.first_missing([target], rows)
+    if gap:
+        raise DatasetError(f"{cells.path}: row {cells.row(gap[0])}, column {target!r} (the target) is "
+                           f"{_shown(cells, gap[0], target)}; "
+                           "delete the row (--fill-missing fills features, never the target)")
+
+
+def _build(cells, rows, target, classes, log_target, standardize, *, fill_missing=False, like=None) -> Table:
+    """Return a Table of ``rows``: the encoder and standardizers fitted, or ``like``'s (a training Table)."""
+    features = [name for name in cells.names if name != target]
+    encoder = like.encoder if like is not None else Encoder.fit(cells, rows, features, fill_missing)
+    raw_X = encoder.encode(cells, rows)
+    _check_target_complete(cells, target, rows)
+    if classes:
+        names, index = _class_names(cells, target, rows), {c: k for k, c in enumerate(classes)}
+        unseen = [k for k, name in enumerate(names) if name not in index]
+        if unseen:
+            i = unseen[0]
+            raise DatasetError(f"{cells.path}: row {cells.row(int(rows[i]))}, column {target!r}: the class "
+                               f"{names[i]!r} is not one the training table has ({', '.join(classes)})")
+        y = torch.tensor([index[name] for name in names], dtype=torch.int64)
+    else:
+        values = cells.numbers(target)[rows]
+        if log_target and (values <= 0).any():
+            i = int(np.flatnonzero(values <= 0)[0])
+            raise DatasetError(f"{cells.path}: row {cells.row(int(rows[i]))}, column {target!r}: {values[i]:g} has no "
+                               "log; --metric log-rmse needs a positive target (a price)")
+        y = torch.from_numpy(np.log(values) if log_target else values).reshape(-1, 1).float()
+    if like is not None:
+        standardizer, target_standardizer = like.standardizer, like.target_standardizer
+    else:
+        standardizer = Standardizer.fit(raw_X) if standardize else Standardizer.identity(raw_X.shape[1])
+        target_standardizer = None if classes else Standardizer.fit(y)
+    return Table(standardizer.transform(raw_X).float(), y, encoder.names, target, standardizer, target_standardizer,
+                 raw_X.float(), encoder, tuple(classes), log_target, standardize, cells, np.asarray(rows))
+
+
+def _check_columns(cells: Cells, encoder: Encoder, target: str | None, need_target: bool = False) -> None:
+    """Raise DatasetError for a column the model needs that ``cells`` lacks, or one it was never trained on."""
+    needed = [c.name for c in encoder.columns] + ([target] if need_target and target else [])
+    missing = [name for name in needed if name not in cells.names]
     if missing:
-        raise DatasetError(f"{path} lacks the column(s) {', '.join(map(repr, missing))} the model "
-                           f"needs; its columns are: {', '.join(names)}")
-    return values[:, [names.index(name) for name in feature_names]].float()
+        raise DatasetError(f"{cells.path} lacks the column(s) {', '.join(map(repr, missing))} the model "
+                           f"needs; its columns are: {', '.join(cells.names)}")
+    extra = [name for name in cells.names if name not in needed and name != target]
+    if extra:
+        raise DatasetError(f"{cells.path} has the column(s) {', '.join(map(repr, extra))}, which the model was not "
+                           f"trained on (its columns: {', '.join(needed)}); remove them")
 
 
-def _read_csv(path, min_rows: int) -> tuple[tuple[str, ...], torch.Tensor]:
-    """Return (column names, float64 values (n, columns)) of a numeric CSV with a header row."""
-    path = Path(path)
-    try:
-        f = open(path, newline="", encoding="utf-8-sig")  # -sig: drops a spreadsheet's BOM
-    except FileNotFoundError:
-        raise DatasetError(f"CSV file {path} does not exist") from None
-    except OSError as e:
-        raise DatasetError(f"cannot read CSV file {path}: {e.strerror or e}") from None
-    rows = []
-    with f:
-        try:
-            delimiter = _delimiter(f)
-            reader = csv.reader(f, delimiter=delimiter)
-            header = next((row for row in reader if row), None)
-            if header is None:
-                raise DatasetError(f"CSV file {path} is empty: it needs a header row of column "
-                                   "names, then rows of numbers")
-            names = tuple(name.strip() for name in header)
-            for j, name in enumerate(names):
-                if not name or name in names[:j]:
-                    raise DatasetError(f"{path}: row {reader.line_num}, column {j + 1} of the header "
-                                       f"is {'empty' if not name else f'a second {name!r}'}; give "
-                                       "every column its own name")
-            for row in reader:
-                if not row:  # a blank line
-                    continue
-                r = reader.line_num
-                if len(row) != len(names):
-                    raise DatasetError(f"{path}: row {r} has {len(row)} values but the header names "
-                                       f"{plural(len(names), 'column')}; give every row one value per column")
-                rows.append([_number(path, r, name, text, delimiter) for name, text in zip(names, row)])
-        except csv.Error as e:
-            raise DatasetError(f"{path}: row {reader.line_num} is not valid CSV ({e})") from None
-        except UnicodeDecodeError:
-            raise DatasetError(f"{path} is not UTF-8 text; save it as CSV (UTF-8)") from None
-    if len(rows) < min_rows:
-        raise DatasetError(f"{path} has {len(rows)} data row(s) below its header; it needs at "
-                           f"least {min_rows}")
-    return names, torch.tensor(rows, dtype=torch.float64).reshape(len(rows), len(names))
+def read_rows(path, encoder: Encoder, target: str | None = None) -> torch.Tensor:
+    """Return the rows of the CSV at ``path`` as raw float32 model inputs (n, d), encoded as ``encoder`` says.
 
-
-DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
-FLOAT32_MAX = 3.4028234663852886e38  # the models train in float32: a larger value would be inf
-
-
-def _delimiter(f) -> str:
-    """Return the delimiter of a CSV file: whichever of DELIMITERS its header line holds most of.
-
-    Spreadsheets set to a European locale write semicolons, and some tools tabs; ``f`` is left at
-    its start.
+    A ``target`` column, if present, is ignored; apply the table's ``standardizer.transform`` before
+    feeding a model (minidl.predict does).
     """
-    header = next((line for line in f if line.strip()), "")
-    f.seek(0)
-    return max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
-
-
-def _number(path: Path, row: int, column: str, text: str, delimiter: str = ",") -> float:
-    """Return the finite number in the cell `text`, else raise DatasetError naming the cell."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if math.isfinite(value) and abs(value) > FLOAT32_MAX:
-        raise DatasetError(f"{path}: row {row}, column {column!r}: {text.strip()} is beyond float32's range "
-                           f"(largest {FLOAT32_MAX:.3g}), in which minidl trains; scale the column down")
-    if math.isfinite(value):
-        return value
-    if not text.strip():
-        raise DatasetError(f"{path}: row {row}, column {column!r} is empty; fill in a number "
-                           "or delete the row")
-    raise DatasetError(f"{path}: row {row}, column {column!r}: {text.strip()!r} is not a number; "
-                       f"every value must be a finite number (the columns were read as separated by "
-                       f"{DELIMITERS[delimiter]}, as the header row is)")
+    cells = read_csv(path, min_rows=1)
+    _check_columns(cells, encoder, target)
+    return encoder.encode(cells).float()

@@ -1,0 +1,130 @@
+"""Data-parallel on one machine: 1 process x 2 threads against 2 processes x 1 thread (gloo).
+
+    python benchmarks/bench_ddp.py [--quick]
+
+The lesson's MLP (784-256-10, SGD lr 0.5, global batch 256) and hidden width 2048, one epoch of
+Fashion-MNIST-sized data (60,000 random images: dense matmuls cost the same whatever the pixels)
+after one warm-up epoch, in three set-ups:
+
+- 1 process x 2 threads: minidl's manual twin, alone (no communication);
+- 2 processes x 1 thread, manual twin: ``minidl.distributed.GradientSync`` all-gathers the factors
+  (H, dZ) each step. Each step is timed in parts: compute (forward, loss, backward), wait (a
+  barrier: the time this rank waits for the slower one), sync (the all-gather itself) and the step;
+- 2 processes x 1 thread, concise twin under DistributedDataParallel (its all-reduce overlaps
+  backward, so only the whole step is timed).
+
+The ranks are started as torchrun starts them (RANK, WORLD_SIZE, MASTER_ADDR, ... and
+``minidl.distributed.started``), by torch.multiprocessing. Writes benchmarks/results/ddp.json;
+``--quick`` (a check that it runs, not a measurement): 2,048 images, widths 256 only.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from common import machine, print_table, write_json
+
+BATCH, LR = 256, 0.5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def epoch_seconds(impl: str, hidden: int, n: int, world, parts: bool) -> dict:
+    """Return the seconds of the second of two epochs on this rank, and (``parts``) where they went."""
+    from minidl.data.loader import Loader
+    from minidl.models import build_loss, build_model, build_optimizer
+
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8, generator=g), torch.randint(0, 10, (n,), generator=g)
+    model = build_model("mlp", impl, num_inputs=784, hidden=(hidden,))
+    loss_fn = build_loss("mlp", impl, model)
+    net, optimizer = world.parallel(model, build_optimizer(model, impl, "sgd", LR))
+    loader = Loader(X, y, world.local_batch(BATCH), shuffle=True, drop_last=True, rank=world.rank,
+                    world_size=world.size)
+    timed = {"compute": 0.0, "wait": 0.0, "sync": 0.0, "step": 0.0}
+    for epoch in range(2):
+        timed = dict.fromkeys(timed, 0.0)
+        start = time.perf_counter()
+        for X_b, y_b in loader:
+            t0 = time.perf_counter()
+            loss = loss_fn(net(X_b), y_b)
+            optimizer.zero_grad()
+            loss.backward()
+            t1 = time.perf_counter()
+            if parts:
+                dist.barrier()  # waiting for the slower rank, apart from the transfer
+                t2 = time.perf_counter()
+                optimizer.sync()
+                t3 = time.perf_counter()
+                optimizer.optimizer.step()
+            else:
+                t2 = t3 = t1
+                optimizer.step()
+            t4 = time.perf_counter()
+            for key, seconds in zip(timed, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                timed[key] += seconds
+        total = time.perf_counter() - start
+    steps = len(loader)
+    return {"seconds": total, "steps": steps, **{f"{k}_ms_per_step": 1e3 * v / steps for k, v in timed.items()}}
+
+
+def rank_main(rank: int, port: int, jobs: list, folder: str) -> None:
+    """One rank of the 2 x 1 set-ups: its results to folder/rank<r>.pt."""
+    from minidl import distributed
+
+    os.environ.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2",
+                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+    torch.set_num_threads(1)
+    with distributed.started(torch.device("cpu"), "nothing saved") as world:
+        out = {(impl, hidden): epoch_seconds(impl, hidden, n, world, parts=impl == "manual")
+               for impl, hidden, n in jobs}
+    torch.save(out, Path(folder) / f"rank{rank}.pt")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a check that it runs: 2,048 images, width 256")
+    args = parser.parse_args(argv)
+    from minidl import distributed
+
+    n, widths = (2048, (256,)) if args.quick else (60_000, (256, 2048))
+    jobs = [(impl, hidden, n) for hidden in widths for impl in ("manual", "concise")]
+    with tempfile.TemporaryDirectory() as folder:
+        mp.spawn(rank_main, args=(free_port(), jobs, folder), nprocs=2, join=True)
+        ranks = [torch.load(Path(folder) / f"rank{r}.pt") for r in range(2)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    rows = []
+    for hidden in widths:
+        alone = epoch_seconds("manual", hidden, n, distributed.World(), parts=False)
+        rows.append({"setup": "1 process x 2 threads, manual", "hidden": hidden, **alone, "ratio": 1.0})
+        for impl, name in (("manual", "2 processes x 1 thread, manual (GradientSync)"),
+                           ("concise", "2 processes x 1 thread, concise (DDP)")):
+            slower = max(ranks, key=lambda r: r[impl, hidden]["seconds"])[impl, hidden]
+            rows.append({"setup": name, "hidden": hidden, **slower, "ratio": slower["seconds"] / alone["seconds"]})
+    torch.set_num_threads(threads)
+    columns = [("setup", "set-up", "s"), ("hidden", "hidden", "d"), ("seconds", "s/epoch", ".3f"),
+               ("ratio", "x 1 process", ".2f"), ("compute_ms_per_step", "compute ms", ".2f"),
+               ("wait_ms_per_step", "wait ms", ".2f"), ("sync_ms_per_step", "sync ms", ".2f"),
+               ("step_ms_per_step", "step ms", ".2f")]
+    print_table(rows, columns, f"One epoch of {n:,} images, global batch {BATCH} (the slower rank's time)")
+    payload = {"machine": machine(), "quick": args.quick, "images": n, "rows": rows}
+    if not args.quick:
+        write_json("ddp", payload)
+    return payload
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""A CSV file's cells, read by pandas' C parser, with errors that name the file, row and column.
+
+The header row names the columns; the delimiter (comma, semicolon or tab) is whichever the header
+holds most of. A column is numbers, or text when none of its cells is a number; a cell written
+``NA``, ``N/A``, ``nan`` or left empty is missing. Rows are named as a spreadsheet shows them (the
+header is row 1); working out those numbers costs a second, plain-Python pass over the file, made
+only when a message needs one or the table has missing cells (a short row reads as missing cells).
+
+>>> import tempfile
+>>> path = Path(tempfile.mkdtemp()) / "penguins.csv"
+>>> _ = path.write_text("species,island,mass\\nAdelie,Dream,3750\\nGentoo,NA,\\n")
+>>> cells = read_csv(path)
+>>> cells.names, cells.is_text("island"), cells.numbers("mass").tolist()
+(('species', 'island', 'mass'), True, [3750.0, nan])
+>>> cells.first_missing(["island", "mass"])      # data row 1 (0-based): spreadsheet row 3
+(1, 'island')
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from minidl.checks import plural
+from minidl.errors import DatasetError
+
+MISSING = ("", "NA", "N/A", "n/a", "na", "nan", "NaN", "NAN")  # cells that hold no value
+DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+FLOAT32_MAX = 3.4028234663852886e38  # the models train in float32: a larger value would be inf
+
+
+@dataclass(frozen=True, eq=False)
+class Cells:
+    """The cells of a CSV table: one pandas column per name, numbers (float64) or text (str), NaN where missing."""
+
+    path: Path
+    names: tuple[str, ...]
+    frame: object = field(repr=False)  # pandas.DataFrame
+    delimiter: str = ","
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def row(self, i: int) -> int:
+        """Return the spreadsheet row (the header is row 1) of data row ``i`` (0-based)."""
+        return self._lines[i][0]
+
+    def raw(self, i: int, name: str) -> str:
+        """Return the text of data row ``i``'s cell in column ``name``, as the file has it."""
+        return self._lines[i][1][self.names.index(name)].strip()
+
+    def missing(self, name: str) -> np.ndarray:
+        """Return which cells of column ``name`` are missing, bool (n,)."""
+        return self.frame[name].isna().to_numpy()
+
+    def first_missing(self, names, rows=None) -> tuple[int, str] | None:
+        """Return (data row, column) of the first missing cell among ``names`` (in ``rows``), or None."""
+        if not self._has_missing:
+            return None
+        rows = np.arange(len(self)) if rows is None else np.asarray(rows)
+        gaps = self.frame[list(names)].isna().to_numpy()[rows]
+        if not gaps.any():
+            return None
+        k, j = np.argwhere(gaps)[0]
+        return int(rows[k]), list(names)[j]
+
+    def is_text(self, name: str) -> bool:
+        """Return whether column ``name`` holds text (none of its cells a number); DatasetError for a mix."""
+        return self._kinds[name] == "text"
+
+    def numbers(self, name: str) -> np.ndarray:
+        """Return column ``name`` as float64 (n,), NaN where missing; DatasetError naming a cell that is not
+        a finite number within float32's range."""
+        if name in self._checked:
+            return self._checked[name]
+        if self.is_text(name):
+            i = int(np.flatnonzero(~self.missing(name))[0])
+            self._not_a_number(i, name, "the column holds text")
+        values = self._numeric[name]
+        bad = ~np.isfinite(values) & ~self.missing(name) | (np.abs(np.nan_to_num(values)) > FLOAT32_MAX)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            if np.isfinite(values[i]):
+                raise DatasetError(f"{self.path}: row {self.row(i)}, column {name!r}: {self.raw(i, name)} is beyond "
+                                   f"float32's range (largest {FLOAT32_MAX:.3g}), in which minidl trains; scale "
+                                   "the column down")
+            raise DatasetError(f"{self.path}: row {self.row(i)}, column {name!r}: {self.raw(i, name)!r} is not a "
+                               "finite number; give a number, or leave the cell empty (missing)")
+        self._checked[name] = values
+        return values
+
+    def texts(self, name: str) -> np.ndarray:
+        """Return column ``name`` as stripped strings (n,) of dtype object, None where missing."""
+        column = self.frame[name]
+        values = column.astype(str).str.strip().to_numpy(dtype=object)
+        values[column.isna().to_numpy()] = None
+        return values
+
+    def _not_a_number(self, i: int, name: str, why: str):
+        raise DatasetError(f"{self.path}: row {self.row(i)}, column {name!r}: {self.raw(i, name)!r} is not a number, "
+                           f"but {why}; every value must be a finite number (the columns were read as separated "
+                           f"by {DELIMITERS[self.delimiter]}, as the header row is)")
+
+    @cached_property
+    def _checked(self) -> dict:  # the columns numbers() has checked already
+        return {}
+
+    @cached_property
+    def _has_missing(self) -> bool:
+        return bool(self.frame.isna().to_numpy().any())
+
+    @cached_property
+    def _numeric(self) -> dict:
+        import pandas as pd
+
+        out = {}
+        for name in self.names:
+            column = self.frame[name]
+            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                out[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                out[name] = pd.to_numeric(column.astype(str).str.strip().where(column.notna()),
+                                          errors="coerce").to_numpy(dtype=np.float64)
+        return out
+
+    @cached_property
+    def _kinds(self) -> dict:
+        """Return each column's kind, number or text; DatasetError for a column mixing numbers and words."""
+        kinds = {}
+        for name in self.names:
+            given = ~self.missing(name)
+            is_number = ~np.isnan(self._numeric[name])
+            if (is_number == given).all():
+                kinds[name] = "number"
+            elif not (is_number & given).any():
+                kinds[name] = "text"
+            else:
+                i = int(np.flatnonzero(given & ~is_number)[0])
+                self._not_a_number(i, name, "the column's other cells are numbers (a column is text only when "
+                                   "none of its cells is a number)")
+        return kinds
+
+    @cached_property
+    def _lines(self) -> list[tuple[int, list[str]]]:
+        """Return (spreadsheet row, cells) of every data row: the plain-Python pass, for messages."""
+        with open(self.path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            next(row for row in reader if row)  # the header
+            return [(reader.line_num, row) for row in reader if row]
+
+
+def read_csv(path, *, min_rows: int = 1) -> Cells:
+    """Return the cells of the CSV file at ``path``: header-named columns, at least ``min_rows`` data rows."""
+    import pandas as pd
+
+    path = Path(path)
+    names, delimiter = _header(path)
+    try:
+        frame = pd.read_csv(path, sep=delimiter, header=0, index_col=False, na_values=list(MISSING),
+                            keep_default_na=False, encoding="utf-8-sig", low_memory=False)
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path} is not UTF-8 text; save it as CSV (UTF-8)") from None
+    except pd.errors.ParserError as e:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
+        if found:
+            _, line, saw = map(int, found.groups())
+            raise DatasetError(f"{path}: row {line} has {saw} values but the header names "
+                               f"{plural(len(names), 'column')}; give every row one value per column") from None
+        raise DatasetError(f"{path} is not valid CSV ({str(e).strip().splitlines()[-1]})") from None
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame(columns=names)
+    frame.columns = list(names)
+    cells = Cells(path, names, frame, delimiter)
+    if len(cells) < min_rows:
+        raise DatasetError(f"{path} has {len(cells)} data row(s) below its header; it needs at least {min_rows}")
+    if cells._has_missing:  # a short row reads as missing cells: tell the two apart
+        for line, row in cells._lines:
+            if len(row) != len(names):
+                raise DatasetError(f"{path}: row {line} has {len(row)} values but the header names "
+                                   f"{plural(len(names), 'column')}; give every row one value per column")
+    return cells
+
+
+def _header(path: Path) -> tuple[tuple[str, ...], str]:
+    """Return the column names and the delimiter of a CSV file, checked: each column named, once."""
+    try:
+        f = open(path, newline="", encoding="utf-8-sig")  # -sig: drops a spreadsheet's BOM
+    except FileNotFoundError:
+        raise DatasetError(f"CSV file {path} does not exist") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path} is a folder, not a CSV file") from None
+    except OSError as e:
+        raise DatasetError(f"cannot read CSV file {path}: {e.strerror or e}") from None
+    with f:
+        try:
+            line = next((line for line in f if line.strip()), "")
+            delimiter = max(DELIMITERS, key=line.count) if any(d in line for d in DELIMITERS) else ","
+            header = next(csv.reader([line], delimiter=delimiter), None)
+        except UnicodeDecodeError:
+            raise DatasetError(f"{path} is not UTF-8 text; save it as CSV (UTF-8)") from None
+        except csv.Error as e:
+            raise DatasetError(f"{path}: its header row is not valid CSV ({e})") from None
+    if not header:
+        raise DatasetError(f"CSV file {path} is empty: it needs a header row of column names, then rows of values")
+    names = tuple(name.strip() for name in header)
+    for j, name in enumerate(names):
+        if not name or name in names[:j]:
+            raise DatasetError(f"{path}: column {j + 1} of the header is "
+                               f"{'empty' if not name else f'a second {name!r}'}; give every column its own name")
+    return names, delimiter

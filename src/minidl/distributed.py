@@ -1,0 +1,242 @@
+"""Data-parallel training on PyTorch's own engine: torch.distributed, its processes started by torchrun.
+
+torchrun (or ``minidl train ... --nproc N``, which starts the same launcher through its Python
+API) runs one process per rank and tells each its place in RANK, WORLD_SIZE and LOCAL_RANK: this
+module is the one place that reads them. Every rank builds the same model from the same seed and
+draws the same shuffled order each epoch; it trains on its shard of every global batch
+(``Loader(rank=, world_size=)``, as DistributedSampler shards), and the ranks average their
+gradients before each step, so that every rank takes the step one process takes on the whole batch:
+
+- concise: torch.nn.parallel.DistributedDataParallel all-reduces each ``.grad`` during ``backward()``;
+- scratch: :class:`GradientSync`'s ``step()`` all-reduces the ``.grad`` tensors (one flat buffer);
+- manual: :class:`GradientSync`'s ``step()`` all-gathers every layer's factors (H, dZ). Stacked,
+  they are the whole batch's factors (each rank's dZ is of its own mean loss, so it is divided by
+  the world size), and the model's own optimizer then steps W -= lr H^T dZ from them, unchanged.
+
+gloo on the CPU, NCCL on CUDA GPUs (one per process, ``cuda:LOCAL_RANK``). A rank that stops or
+dies makes the others' next collective fail at once (or after ``MINIDL_DIST_TIMEOUT`` seconds,
+default 120, for one that hangs): each ends with one line, see :func:`started`.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import signal
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+
+from .errors import ConfigError, MinidlError
+
+TIMEOUT_ENV = "MINIDL_DIST_TIMEOUT"
+
+
+class EveryRank(ConfigError):
+    """A mistake every rank finds alike (their data differ, rank 0 could not start): rank 0 alone reports it."""
+
+    every_rank = True
+
+
+class RankLost(MinidlError):
+    """Another rank stopped (its own message says why) or died: this one cannot go on alone."""
+
+    exit_code = 1
+
+
+def launched() -> bool:
+    """Return whether torchrun started this process as one of several ranks (WORLD_SIZE > 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def is_main_process() -> bool:
+    """Return whether this process is rank 0 (or alone): the one that prints and writes the run folder."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+@dataclass
+class World:
+    """This process's place among the ranks: ``World()`` is one process alone, which never communicates."""
+
+    rank: int = 0
+    size: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def local_batch(self, batch_size: int) -> int:
+        """Return each rank's share of the global ``batch_size``; ConfigError if it does not divide."""
+        if batch_size % self.size:
+            low = batch_size - batch_size % self.size
+            raise ConfigError(f"--batch-size {batch_size} does not divide among {self.size} processes: give a "
+                              f"multiple of {self.size}, e.g. {low or self.size} or {low + self.size}")
+        return batch_size // self.size
+
+    def sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Return ``tensor`` summed over every rank (each rank's own, alone)."""
+        if self.size > 1:
+            tensor = tensor.to(self.device)
+            dist.all_reduce(tensor)
+        return tensor
+
+    def check_same(self, what: str, value: str) -> None:
+        """Refuse to start where the ranks hold different ``value`` (e.g. the labels' fingerprint)."""
+        if self.size == 1:
+            return
+        values = [None] * self.size
+        dist.all_gather_object(values, value)
+        others = [rank for rank, v in enumerate(values) if v != values[0]]
+        if others:
+            raise EveryRank(f"the ranks hold different {what}: rank {others[0]} has {str(values[others[0]])[:12]}, "
+                            f"rank 0 {str(values[0])[:12]}; give every machine the same data (--data-dir)")
+
+    def agree(self, error: MinidlError | None) -> None:
+        """Raise on every rank if any rank's setup failed (``error``: its own failure, or None)."""
+        if self.size > 1:
+            errors = [None] * self.size
+            dist.all_gather_object(errors, str(error) if error else None)
+            failed = [(rank, e) for rank, e in enumerate(errors) if e]
+            if failed and failed[0][0] != self.rank and not error:
+                raise EveryRank(f"rank {failed[0][0]} could not start: {failed[0][1]}")
+        if error:
+            raise error
+
+    def parallel(self, model, optimizer):
+        """Return ``(net, optimizer)`` that average the ranks' gradients; ``(model, optimizer)`` alone.
+
+        ``net`` is what the loop calls forward: DistributedDataParallel around a torch.nn (concise)
+        model, else the model itself, whose optimizer then syncs in its ``step()``.
+        """
+        if self.size == 1:
+            return model, optimizer
+        if isinstance(model, torch.nn.Module):
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids), optimizer
+        return model, GradientSync(model, optimizer, self.size)
+
+
+class GradientSync:
+    """An optimizer whose ``step()`` first averages the ranks' gradients, then steps the one it wraps.
+
+    A manual model (``model.grads``: per layer the factors (H, dZ)) all-gathers its factors; a
+    scratch model all-reduces its ``.grad`` tensors. One collective per step: the tensors go as
+    one flat buffer.
+    """
+
+    def __init__(self, model, optimizer, size: int):
+        self.model, self.optimizer, self.size = model, optimizer, size
+        self.param_groups = optimizer.param_groups
+
+    def step(self) -> None:
+        self.sync()
+        self.optimizer.step()
+
+    def sync(self) -> None:
+        """Replace this rank's gradients with the ranks' average (manual: the whole batch's factors)."""
+        if hasattr(self.model, "grads"):
+            if self.model.grads is not None:
+                self.model.grads = _gather_factors(self.model.grads, self.size)
+        else:
+            grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+            flat = torch.cat([g.reshape(-1) for g in grads])
+            dist.all_reduce(flat)
+            flat /= self.size
+            for g, part in zip(grads, flat.split([g.numel() for g in grads])):
+                g.copy_(part.view_as(g))
+
+    def zero_grad(self) -> None:
+        self.optimizer.zero_grad()
+
+    def state_dict(self) -> dict:
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state)
+
+
+def _gather_factors(grads, size: int) -> list:
+    """Return the whole global batch's factors [(H, dZ), ...] from every rank's own (B/size rows each)."""
+    tensors = [t for pair in grads for t in pair]
+    flat = torch.cat([t.reshape(-1) for t in tensors])
+    parts = [torch.empty_like(flat) for _ in range(size)]
+    dist.all_gather(parts, flat)
+    pieces = [part.split([t.numel() for t in tensors]) for part in parts]  # per rank, per tensor
+    stacked = [torch.cat([p[i].view_as(t) for p in pieces]) for i, t in enumerate(tensors)]  # (B, ...) rows
+    return [(H, dZ / size) for H, dZ in zip(stacked[0::2], stacked[1::2])]  # dZ of the global mean loss
+
+
+@contextmanager
+def started(device: torch.device, where: str):
+    """Yield this process's World: joined to torchrun's process group when launched, else alone.
+
+    Every torch.distributed failure inside (a rank that stopped, died or hung) becomes one
+    :class:`RankLost` line saying so and ``where`` the last good checkpoint is. The process group
+    is made on the first call and destroyed at exit.
+    """
+    if not launched():
+        yield World(device=device)
+        return
+    rank, size, local = (int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
+    check_devices(device, int(os.environ.get("LOCAL_WORLD_SIZE", local + 1)))
+    if device.type == "cuda":
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():  # once per process: a second fit in it keeps the ranks' group
+        timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "120")))
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout)
+        atexit.register(dist.destroy_process_group)
+    sigterm = signal.signal(signal.SIGTERM, _interrupt)  # torchrun stops the other ranks so: end as Ctrl-C
+    try:
+        yield World(rank, size, device)
+    except (dist.DistError, RuntimeError) as e:
+        if not isinstance(e, dist.DistError) and not any(w in str(e) for w in ("gloo", "NCCL", "Connection")):
+            raise
+        raise RankLost(f"rank {rank} of {size} lost the other ranks (one stopped, see its message, or died): "
+                       f"stopped; {where}") from None
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+
+
+def check_devices(device: torch.device, nproc: int) -> None:
+    """Refuse ``nproc`` processes on one machine that ``device`` cannot give each its own (one GPU each)."""
+    if device.type == "cuda" and nproc > torch.cuda.device_count():
+        raise ConfigError(f"{nproc} processes on --device cuda need a GPU each, but torch sees "
+                          f"{torch.cuda.device_count()} here: start at most that many, or use --device cpu")
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"several processes train on --device cpu or cuda (NCCL), not {device.type}")
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def launch(argv: list[str], nproc: int) -> int:
+    """Run ``python -m minidl ARGV`` as ``nproc`` ranks on this machine through torchrun's Python API.
+
+    Each rank prints its own errors; this returns the first failed rank's exit status (0: all done).
+    """
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))  # no oversubscription
+    args = get_args_parser().parse_args(["--standalone", "--nproc-per-node", str(nproc), "-m", "minidl"])
+    args.training_script_args = argv  # given apart: torchrun's parser would take --nproc for its own
+    for name in list(logging.root.manager.loggerDict):  # the ranks say what went wrong, each in one line
+        if name.startswith("torch.distributed.elastic"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        run(args)
+    except ChildFailedError as e:
+        rank, failure = e.get_first_failure()
+        if failure.exitcode > 0:
+            return failure.exitcode
+        raise MinidlError(f"rank {rank} was killed by signal {-failure.exitcode}; the other ranks stopped") from None
+    except SignalException:  # Ctrl-C: every rank got it too, and rank 0 has said where the run stands
+        return 130
+    return 0

@@ -1,0 +1,124 @@
+"""CSV runs end to end: classify and regress a table, hold out a share, a file or a fold, cross-validate,
+then evaluate (the recorded table re-read) and predict raw rows; the real tables where they are."""
+import json
+from pathlib import Path
+
+import pytest
+
+from minidl import TrainConfig, evaluate_run, fit
+from minidl.cli import main
+from minidl.crossval import cross_validate, fold_scores
+
+TABLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "tables"
+needs_tables = pytest.mark.skipif(not TABLES.is_dir(), reason=f"the real tables are not in {TABLES}")
+CPU = ("--device", "cpu", "--no-plots")
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def pets(path: Path, n: int = 60) -> Path:
+    """A table with a text column, whose kind follows from weight and colour (a learnable rule)."""
+    rows = [(3 + i % 9, ("black", "white", "ginger")[i % 3]) for i in range(n)]
+    kinds = ["dog" if w > 6 or c == "ginger" else "cat" for w, c in rows]
+    path.write_text("weight,colour,kind\n" + "".join(f"{w},{c},{k}\n" for (w, c), k in zip(rows, kinds)))
+    return path
+
+
+def accuracy_of_predictions(lines: list[str], truth: list[str]) -> float:
+    predicted = [line.split(" = ")[1].split(" (")[0] for line in lines]
+    return sum(p == t for p, t in zip(predicted, truth)) / len(truth)
+
+
+def test_a_text_column_table_trains_evaluates_and_predicts(capsys, tmp_path):
+    table = pets(tmp_path / "pets.csv")
+    code, out, _ = run(capsys, "train", "mlp", "--csv", table, "--target", "kind", "--hidden", "16", "--lr", "0.5",
+                       "--batch-size", "8", "--epochs", "30", "--out", tmp_path / "run", *CPU)
+    assert code == 0 and "test accuracy" in out
+    state = __import__("torch").load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    facts = state["data"]
+    assert facts["class_names"] == ["cat", "dog"] and facts["csv"] == str(table) and len(facts["csv_sha256"]) == 64
+    assert facts["table"]["columns"]["columns"][1] == {"name": "colour", "categories": ["black", "ginger", "white"]}
+    code, out, _ = run(capsys, "evaluate", tmp_path / "run")
+    assert code == 0 and "test accuracy" in out
+    (tmp_path / "rows.csv").write_text("weight,colour\n9,black\n3,white\n")
+    code, out, _ = run(capsys, "predict", tmp_path / "run", tmp_path / "rows.csv")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("row 1: kind = dog (") and lines[1].startswith("row 2: kind = cat (")
+
+
+def test_predict_on_raw_test_rows_reproduces_evaluate(capsys, tmp_path):
+    text = pets(tmp_path / "all.csv", n=90).read_text().splitlines()
+    (tmp_path / "train.csv").write_text("\n".join(text[:61]) + "\n")
+    (tmp_path / "test.csv").write_text("\n".join(text[:1] + text[61:]) + "\n")
+    code, _, _ = run(capsys, "train", "softmax", "--csv", tmp_path / "train.csv", "--target", "kind",
+                     "--test-csv", tmp_path / "test.csv", "--lr", "0.5", "--batch-size", "8", "--epochs", "10",
+                     "--out", tmp_path / "run", *CPU)
+    assert code == 0
+    code, out, _ = run(capsys, "evaluate", tmp_path / "run")
+    evaluated = float(out.split("test accuracy ")[1].split()[0])
+    code, out, _ = run(capsys, "predict", tmp_path / "run", tmp_path / "test.csv")
+    truth = [line.split(",")[-1] for line in text[61:]]
+    assert code == 0 and len(out.splitlines()) == 30
+    assert accuracy_of_predictions(out.splitlines(), truth) == pytest.approx(evaluated, abs=1e-4)
+
+
+@needs_tables
+def test_predict_reproduces_evaluate_on_the_penguins_held_out_rows(capsys, tmp_path):
+    """The held-out rows of a --test-fraction run, written out raw (NA cells and all), predicted one by one."""
+    from minidl.data.tables import load_table
+
+    code, _, _ = run(capsys, "train", "mlp", "--csv", TABLES / "penguins.csv", "--target", "species", "--fill-missing",
+                     "--hidden", "8", "--lr", "0.1", "--batch-size", "16", "--epochs", "3", "--out", tmp_path / "run", *CPU)
+    assert code == 0
+    _, out, _ = run(capsys, "evaluate", tmp_path / "run")
+    evaluated = float(out.split("test accuracy ")[1].split()[0])
+    _, test = load_table(TABLES / "penguins.csv", "species", classify=True, fill_missing=True).split(0.2, seed=0)
+    lines = (TABLES / "penguins.csv").read_text().splitlines()
+    (tmp_path / "held-out.csv").write_text("\n".join([lines[0]] + [lines[i + 1] for i in test.rows]) + "\n")
+    _, out, _ = run(capsys, "predict", tmp_path / "run", tmp_path / "held-out.csv")
+    truth = [lines[i + 1].split(",")[0] for i in test.rows]
+    assert accuracy_of_predictions(out.splitlines(), truth) == pytest.approx(evaluated, abs=1e-4)
+
+
+def test_folds_report_each_fold_and_the_mean(capsys, tmp_path):
+    table = pets(tmp_path / "pets.csv")
+    code, out, _ = run(capsys, "train", "softmax", "--csv", table, "--target", "kind", "--folds", "3",
+                       "--lr", "0.5", "--batch-size", "8", "--epochs", "3", "--out", tmp_path / "cv", "--quiet", *CPU)
+    lines = out.splitlines()
+    assert code == 0 and [line.split(":")[0] for line in lines] == ["fold 1/3", "fold 2/3", "fold 3/3", "mean of 3 folds"]
+    saved = json.loads((tmp_path / "cv" / "folds.json").read_text())
+    assert len(saved["folds"]) == 3 and saved["mean"]["test_acc"] == pytest.approx(
+        sum(f["test_acc"] for f in saved["folds"]) / 3)
+    code, out, _ = run(capsys, "evaluate", tmp_path / "cv" / "fold-2")  # a fold is a run: its rows found again
+    assert code == 0 and f"{saved['folds'][1]['test_acc']:.4f}" in out
+
+
+def test_an_mlp_regresses_a_table_and_reports_r2(tmp_path):
+    lines = ["area,kind,price"] + [f"{50 + i},{('flat', 'house')[i % 2]},{100 + 3 * i + 40 * (i % 2)}" for i in range(80)]
+    (tmp_path / "houses.csv").write_text("\n".join(lines) + "\n")
+    config = TrainConfig(model="mlp", task="regression", csv=str(tmp_path / "houses.csv"), target="price",
+                         hidden=(16,), lr=0.05, batch_size=8, epochs=40, device="cpu", plots=False)
+    assert config.task == "regress" and config.metric == "rmse"
+    history = fit(config, progress=False)
+    assert history.summary["test_r2"] > 0.9 and history.summary["test_rmse"] < 20
+    assert evaluate_run(history)["test_r2"] == pytest.approx(history.summary["test_r2"])  # the table re-read
+    folds = cross_validate(config.replace(folds=2, epochs=2), progress=False)
+    assert len(fold_scores(folds)["folds"]) == 2
+
+
+@needs_tables
+def test_linreg_on_log_house_prices_is_near_scikit_learns_fold(tmp_path):
+    """The first of 5 folds, minidl's linreg against scikit-learn's LinearRegression on the same rows."""
+    linear = pytest.importorskip("sklearn.linear_model", reason="scikit-learn (the dev extra) is not installed")
+    from minidl.data.tables import load_table
+
+    config = TrainConfig(model="linreg", csv=str(TABLES / "windsor-houses.csv"), target="price", metric="log-rmse",
+                         folds=5, fold=1, lr=0.01, batch_size=16, epochs=30, device="cpu", plots=False)
+    history = fit(config, progress=False)
+    train, test = load_table(config.csv, "price", log_target=True).fold(1, 5, seed=0)
+    r2 = linear.LinearRegression().fit(train.X, train.y).score(test.X, test.y)
+    assert history.summary["test_r2_log"] == pytest.approx(r2, abs=0.02)
