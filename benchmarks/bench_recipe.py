@@ -42,7 +42,8 @@ def main() -> None:
               f"chosen by {recipe[-1]['best_by']}, test acc {recipe[-1]['test_acc']:.4f}", flush=True)
     accs = [r["test_acc"] for r in recipe]
     ratios = [r["seconds"] / l["seconds"] for r, l in zip(recipe, lesson)]
-    summary = {"recipe": RECIPE, "fields": {k: list(v) if isinstance(v, tuple) else v for k, v in RECIPES[RECIPE].items()},
+    fields = {k: list(v) if isinstance(v, tuple) else v for k, v in RECIPES[RECIPE].items()}
+    summary = {"recipe": RECIPE, "fields": fields,
                "test_acc_mean": statistics.mean(accs), "test_acc_min": min(accs), "test_acc_max": max(accs),
                "time_ratio_median": statistics.median(ratios)}
     print(f"{RECIPE}: test accuracy {summary['test_acc_mean']:.4f} (range {min(accs):.4f}-{max(accs):.4f}) over "

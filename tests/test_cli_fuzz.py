@@ -74,7 +74,7 @@ BAD = [
     "train mlp --schedule step", "train mlp --gamma 0.5", "train mlp --schedule step --step-size 0",
     "train mlp --warmup -1", "train mlp --val-fraction 1", "train mlp --val-fraction -0.1", "train mlp --patience 0",
     "train mlp --min-delta 0.1", "train mlp --shift 9", "train linreg --shift 1", "train mlp --recipe nope",
-    "train --resume mlprun --recipe lesson", "train mlp --impl concise --optimizer adam --momentum 0.9",
+    "train --resume mlprun --recipe lesson", "train mlp --label-smoothing 1", "train linreg --label-smoothing 0.1", "train mlp --impl concise --optimizer adam --momentum 0.9",
     "lr-find", "lr-find cnn", "lr-find mlp --steps 1", "lr-find mlp --out plot.txt", "lr-find mlp --out mine",
     "lr-find mlp --data-dir /no/such/folder", "lr-find mlp --recipe nope",
     "compare", "compare /no/such/run", "compare notes.txt", "compare mine", "compare mlprun --out plot.txt",

@@ -184,10 +184,10 @@ def test_compare_overlays_runs_and_tabulates_what_differs(tiny_fashion, tmp_path
 
 def test_a_recipe_is_printed_and_the_users_flags_win(tiny_fashion, tmp_path, capsys):
     code, out, _ = run(capsys, "train", "mlp", "--recipe", "fashion-mlp", "--data-dir", tiny_fashion, "--epochs", "1",
-                       "--hidden", "32", "--device", "cpu", "--out", tmp_path / "run", "--no-plots", "--quiet")
+                       "--hidden", "32", "16", "--device", "cpu", "--out", tmp_path / "run", "--no-plots", "--quiet")
     assert code == 0 and "--momentum 0.9" in out and "--nesterov" in out and "(yours: 1)" in out
     saved = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
-    expected = {**RECIPES["fashion-mlp"], "epochs": 1, "hidden": [32]}
+    expected = {**RECIPES["fashion-mlp"], "epochs": 1, "hidden": [32, 16]}
     assert all(saved[k] == (list(v) if isinstance(v, tuple) else v) for k, v in expected.items())
     assert run(capsys, "train", "mlp", "--recipe", "nope")[0] == 2
 

@@ -102,7 +102,7 @@ def table_csv(header, body) -> str:
 
 
 def plot_compare(runs: list[Run], path, *, title: str | None = None):
-    """Return the path of a PNG overlaying every run's loss (and accuracy) curves: a colour per run, a style per split."""
+    """Return the path of a PNG of every run's loss (and accuracy) curves: a colour per run, a style per split."""
     import numpy as np
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D

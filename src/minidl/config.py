@@ -51,7 +51,8 @@ LESSON_DEFAULTS = {
     "linreg high-dim": {"lr": 0.003, "batch_size": 5, "epochs": 100, "init": "standard_normal"},
 }
 # the fields only some models read: giving one to another model is a mistake, not a silent no-op
-APPLIES_TO = {"shift": ("softmax", "mlp"), "label_smoothing": ("softmax", "mlp"), "hidden": ("mlp",), "activation": ("mlp",), "dropout": ("mlp",),
+APPLIES_TO = {"shift": ("softmax", "mlp"), "label_smoothing": ("softmax", "mlp"),
+              "hidden": ("mlp",), "activation": ("mlp",), "dropout": ("mlp",),
               "csv": ("linreg", "softmax", "mlp"), "target": ("linreg", "softmax", "mlp"),
               "num_examples": ("linreg",), "toy": ("linreg",), "degree": ("polyreg",),
               "data_dir": ("softmax", "mlp"), "dataset": ("softmax", "mlp"), "images": ("softmax", "mlp"),
