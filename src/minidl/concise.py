@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from minidl.activations import get_activation
 from minidl.config import check_dropout
 from minidl.params import Sequential as Model
-from minidl.params import check_inputs, dropout_generator, init_params, mlp_shapes
+from minidl.params import MaskGenerator, check_inputs, dropout_generator, init_params, mlp_shapes
 from minidl.scratch import accuracy  # torch.nn has no accuracy
 
 
@@ -136,14 +136,14 @@ class Dropout(nn.Module):
     so the tests can hold the three equal step by step.
     """
 
-    def __init__(self, p: float, generator: torch.Generator):
+    def __init__(self, p: float, generator: MaskGenerator):
         super().__init__()
         self.p, self.generator = p, generator
 
     def forward(self, H: Tensor) -> Tensor:
         if not self.training:  # evaluation never drops
             return H
-        mask = torch.rand(H.shape, generator=self.generator) >= self.p  # (B, h): True keeps a unit
+        mask = self.generator.keep(H.shape, self.p)  # (B, h): True keeps a unit, with probability 1 - p
         return H * mask.to(H.device) / (1 - self.p)
 
 

@@ -22,7 +22,7 @@ from torch import Tensor
 from minidl.activations import get_activation
 from minidl.config import check_dropout
 from minidl.params import Factored as Model
-from minidl.params import Loss, Optimizer, check_inputs, dropout_generator, init_params, mlp_shapes
+from minidl.params import Loss, MaskGenerator, Optimizer, check_inputs, dropout_generator, init_params, mlp_shapes
 from minidl.scratch import accuracy, linreg, log_softmax, softmax  # forwards with nothing to differentiate
 
 
@@ -161,20 +161,20 @@ def nonlinearity(name: str):
     return get_activation(name)
 
 
-def dropout(H: Tensor, p: float, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+def dropout(H: Tensor, p: float, generator: MaskGenerator) -> tuple[Tensor, Tensor | None]:
     """Return H with each unit zeroed with probability p and the rest scaled by 1 / (1 - p), and that factor.
 
     The factor, 0 or 1 / (1 - p) per unit, is also the derivative: dL/dH = dL/d(output) * factor.
     The mask comes from ``generator`` (the model's own, on the CPU), so every twin draws the same one.
     With p = 0 nothing is drawn and there is no factor: (H, None).
 
-    >>> dropout(torch.ones(2, 4), 0.5, torch.Generator().manual_seed(0))[1]
+    >>> dropout(torch.ones(2, 4), 0.5, dropout_generator(0))[1]
     tensor([[0., 2., 0., 0.],
             [0., 2., 0., 2.]])
     """
     if p == 0:
         return H, None
-    mask = torch.rand(H.shape, generator=generator) >= p  # (B, h): True keeps a unit, with probability 1 - p
+    mask = generator.keep(H.shape, p)  # (B, h): True keeps a unit, with probability 1 - p
     factor = mask.to(H.device, H.dtype) / (1 - p)
     return H * factor, factor
 

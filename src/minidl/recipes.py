@@ -19,16 +19,16 @@ RECIPES = {
     "lesson": {},
     # the best MLP found for Fashion-MNIST in about 20x the lesson's training time, chosen on a
     # validation set (README, "Past the lesson"): two wider layers with dropout, kaiming init, SGD
-    # with Nesterov momentum and weight decay, a cosine schedule after one warm-up epoch
+    # with Nesterov momentum and weight decay, label smoothing, a cosine schedule after one warm-up epoch
     "fashion-mlp": {
         "hidden": (512, 256), "dropout": (0.2, 0.2), "init": "kaiming", "batch_size": 128, "lr": 0.05,
-        "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "schedule": "cosine", "warmup": 1, "epochs": 26,
-        "val_fraction": 0.1,
+        "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "label_smoothing": 0.1, "schedule": "cosine",
+        "warmup": 1, "epochs": 24, "val_fraction": 0.1,
     },
 }
 ABOUT = {
     "lesson": "the lessons' defaults, nothing changed",
-    "fashion-mlp": "an MLP past 0.90 on Fashion-MNIST: 784-512-256-10, 26 epochs, under 20x the lesson's time",
+    "fashion-mlp": "an MLP past 0.90 on Fashion-MNIST: 784-512-256-10, 24 epochs, under 20x the lesson's time",
 }
 
 

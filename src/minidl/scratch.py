@@ -13,7 +13,7 @@ from torch import Tensor
 from minidl.activations import get_activation
 from minidl.config import check_dropout
 from minidl.params import Params as Model
-from minidl.params import Loss, Optimizer, check_inputs, dropout_generator, init_params, mlp_shapes
+from minidl.params import Loss, MaskGenerator, Optimizer, check_inputs, dropout_generator, init_params, mlp_shapes
 
 
 def objective(model: Model, loss, weight_decay: float = 0.0):
@@ -189,19 +189,19 @@ def nonlinearity(name: str):
     return get_activation(name).fn
 
 
-def dropout(H: Tensor, p: float, generator: torch.Generator) -> Tensor:
+def dropout(H: Tensor, p: float, generator: MaskGenerator) -> Tensor:
     """Return H with each unit zeroed with probability p and the rest scaled by 1 / (1 - p) (inverted dropout).
 
     The scaling keeps each unit's expected value, so evaluation uses H as it is. The mask comes from
     ``generator`` (the model's own, on the CPU), so every twin draws the same one.
 
-    >>> dropout(torch.ones(2, 4), 0.5, torch.Generator().manual_seed(0))
+    >>> dropout(torch.ones(2, 4), 0.5, dropout_generator(0))
     tensor([[0., 2., 0., 0.],
             [0., 2., 0., 2.]])
     """
     if p == 0:
         return H
-    mask = torch.rand(H.shape, generator=generator) >= p  # (B, h): True keeps a unit, with probability 1 - p
+    mask = generator.keep(H.shape, p)  # (B, h): True keeps a unit, with probability 1 - p
     return H * mask.to(H.device) / (1 - p)
 
 
