@@ -33,7 +33,7 @@ def main() -> list[dict]:
                 "train_loss": final["train_loss"], "test_loss": final["test_loss"],
                 "test_acc": final.get("test_acc"),
                 "train_seconds": h.summary["train_seconds"],
-                "learned": ({"w": h.summary["w"], "b": h.summary["b"]} if model == "linreg" else None),
+                "learned": ({"w": h.summary["w"], "b": h.summary["b"]} if model in ("linreg", "polyreg") else None),
             })
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     print(f"| model | impl | epochs | lr | batch | train loss | test loss | test acc | train s |  ({machine})")
