@@ -48,11 +48,11 @@ BAD = [
     "train --resume linrun", "train --resume linrun --epochs 1", "train --resume linrun --epochs 9 --batch-size 7",
     "train --resume linrun --epochs 9 --seed 3", "train --resume linrun --epochs 9 --out other",
     "train --resume linrun --epochs 9 --examples 50", "train --resume mlprun --epochs 9 --hidden 16",
-    f"train --resume mlprun --epochs 9 --data-dir {{other}}",
+    "train --resume mlprun --epochs 9 --data-dir {other}",
     # evaluate
     "evaluate", "evaluate /no/such/run", "evaluate bad.pt", "evaluate notes.txt", "evaluate mine",
     "evaluate linrun --data-dir data", "evaluate linrun --csv table.csv", "evaluate mlprun --csv table.csv",
-    f"evaluate mlprun --data-dir {{other}}", "evaluate mlprun --data-dir /no/such/folder", "evaluate linrun --bogus",
+    "evaluate mlprun --data-dir {other}", "evaluate mlprun --data-dir /no/such/folder", "evaluate linrun --bogus",
     # predict
     "predict", "predict mlprun", "predict /no/such/run x.png", "predict bad.pt image.png", "predict mlprun notes.txt",
     "predict mlprun missing.png", "predict mlprun image.png --top 0", "predict mlprun image.png --top -2",

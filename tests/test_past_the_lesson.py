@@ -15,7 +15,7 @@ from minidl.data.split import stratified_split
 from minidl.errors import ConfigError
 from minidl.lrfind import lr_find
 from minidl.recipes import RECIPES
-from minidl.runs import load_run_data
+from minidl.run_data import load_run_data
 from minidl.schedules import lr_at
 from minidl.train import fit
 

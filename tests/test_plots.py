@@ -1,8 +1,6 @@
 """Every figure writes one valid PNG, atomically, and only where it was asked to."""
 from collections import namedtuple
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure

@@ -211,7 +211,7 @@ def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tiny_fashion, tmp_path,
 
 
 def test_training_drops_a_short_last_batch_but_never_all_the_data(tiny_fashion, tmp_path):
-    from minidl.runs import load_run_data
+    from minidl.run_data import load_run_data
 
     data = load_run_data(tiny(tiny_fashion, batch_size=64), torch.device("cpu"))
     assert len(data.train) == 600 // 64 and data.train.num_examples == 576  # 24 left out per epoch

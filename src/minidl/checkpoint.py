@@ -7,7 +7,6 @@ rows so far.
 """
 from __future__ import annotations
 
-import os
 import pickle
 import re
 import shlex

@@ -320,7 +320,7 @@ def default_run_folder(model: str) -> str:
 def _resumed_config(resume: str, given: dict) -> TrainConfig:
     """Return the saved run's config with the flags given now laid over it."""
     from .checkpoint import load_checkpoint
-    from .runs import recorded_csv, recorded_data_dir
+    from .run_data import recorded_csv, recorded_data_dir
 
     out = given.pop("out", None)
     if out is not None and Path(out).resolve() != Path(resume).resolve():

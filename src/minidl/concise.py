@@ -13,7 +13,7 @@ from minidl.activations import get_activation
 from minidl.config import check_dropout
 from minidl.params import Sequential as Model
 from minidl.params import MaskGenerator, check_inputs, dropout_generator, init_params, mlp_shapes
-from minidl.scratch import accuracy  # torch.nn has no accuracy
+from minidl.scratch import accuracy  # noqa: F401  (torch.nn has no accuracy)
 
 
 def objective(model: Model, loss, weight_decay: float = 0.0):

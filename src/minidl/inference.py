@@ -134,7 +134,8 @@ def evaluate_run(run, X=None, y=None, *, best: bool = False, data_dir: str | Non
     recorded, and refuses one whose contents changed. A run trained on arrays is scored on the
     arrays given here. A run folder is brought level with its checkpoint (see minidl.runs.reconcile).
     """
-    from .runs import EVAL_BATCH, tidy_run_folder
+    from .run_data import EVAL_BATCH
+    from .runs import tidy_run_folder
 
     run = as_run(run, best=best)
     model, config, recorded, where = run.model, run.config, run.facts, str(run.path or "this run")
@@ -151,7 +152,7 @@ def evaluate_run(run, X=None, y=None, *, best: bool = False, data_dir: str | Non
         data = run_data(config, recorded, where, data_dir=data_dir, csv=csv)
         test, class_names = evaluate(model, data.test, loss_fn, data.classifies), data.class_names
         if not data.classifies and data.csv_path:  # a table's regression: R^2 and RMSE, as training reported
-            from .runs import regression_scores
+            from .run_data import regression_scores
 
             report.update(regression_scores(model, data.test, data.table))
         if run.path is not None:
@@ -165,7 +166,7 @@ def evaluate_run(run, X=None, y=None, *, best: bool = False, data_dir: str | Non
 def run_data(config: TrainConfig, recorded: dict, where: str, *, data_dir=None, csv=None):
     """Return the RunData a saved run trained on: from ``data_dir`` / ``csv`` if given, else from
     where its checkpoint's facts say it read them; DatasetError if that data is not the run's."""
-    from .runs import check_same_data, load_run_data, recorded_csv, recorded_data_dir
+    from .run_data import check_same_data, load_run_data, recorded_csv, recorded_data_dir
 
     if recorded.get("in_memory"):
         raise DatasetError(f"{where} was trained on arrays given in Python, which it does not keep; "

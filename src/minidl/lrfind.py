@@ -46,7 +46,7 @@ def lr_find(config, *, start: float = 1e-5, end: float = 10.0, steps: int = 150,
     and epochs play no part. Torch's global RNG is left as it was found.
     """
     from .models import build_loss, build_optimizer, model_for
-    from .runs import load_run_data
+    from .run_data import load_run_data
     from .schedules import set_lr
 
     rng = torch.get_rng_state()

@@ -23,7 +23,7 @@ from minidl.activations import get_activation
 from minidl.config import check_dropout
 from minidl.params import Factored as Model
 from minidl.params import Loss, MaskGenerator, Optimizer, check_inputs, dropout_generator, init_params, mlp_shapes
-from minidl.scratch import accuracy, linreg, log_softmax, softmax  # forwards with nothing to differentiate
+from minidl.scratch import accuracy, linreg, log_softmax, softmax  # noqa: F401  (forwards with nothing to differentiate)
 
 
 def objective(model: Model, loss, weight_decay: float = 0.0):

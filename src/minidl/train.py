@@ -18,8 +18,8 @@ from .errors import CheckpointError, ConfigError, MinidlError
 from .evaluate import Totals, class_report, evaluate
 from .memory import keep_freed_memory
 from .models import architecture, build_loss, build_optimizer, load_weights, model_for
-from .runs import (RunData, RunWriter, check_same_data, is_best, is_finished, labels_fingerprint, load_run_data,
-                   resume_command)
+from .run_data import RunData, check_same_data, labels_fingerprint, load_run_data
+from .runs import RunWriter, is_best, is_finished, resume_command
 from .schedules import lr_at, set_lr
 from .selection import best_row, chosen_by, selection_key, stops_early
 
@@ -318,7 +318,7 @@ def summarize(config, rows, model, data: RunData, test: Totals | None) -> tuple[
     if config.model in REGRESSORS:
         summary.update(data.describe_linreg(model))
     if not data.classifies and data.csv_path and data.test is not None:  # a table's regression: R^2, RMSE
-        from .runs import regression_scores
+        from .run_data import regression_scores
 
         summary.update(regression_scores(model, data.test, data.table))
     if not data.classifies or test is None:
