@@ -272,3 +272,12 @@ class RunsAShellCommand:
         import os
 
         return (os.system, (self.command,))
+
+
+def test_data_show_on_a_folder_that_does_not_exist_neither_creates_it_nor_downloads(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("data show must not download"))
+    folder = tmp_path / "typo" / "fashion"
+    code, _, err = run(capsys, "data", "show", "--data-dir", str(folder), "--out", str(tmp_path / "grid.png"))
+    assert code == 2 and str(folder) in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "typo").exists() and not (tmp_path / "grid.png").exists()

@@ -68,7 +68,7 @@ BAD = [
     "data", "data bogus", "data info --data-dir /no/such/folder", "data info --data-dir notes.txt",
     f"data show --n 0 --data-dir {TINY}", f"data show --n 100000 --data-dir {TINY}", "data show --n x",
     f"data show --out a.txt --data-dir {TINY}", f"data show --out mine --data-dir {TINY}",
-    "data download --data-dir notes.txt", "--bogus", "",
+    "data download --data-dir notes.txt", "data show --data-dir /no/such/folder", "--bogus", "",
     # past the lesson: momentum, schedules, validation, early stopping, shifts, recipes, lr-find, compare
     "train mlp --momentum 1", "train mlp --momentum -0.5", "train mlp --nesterov", "train mlp --schedule warm",
     "train mlp --schedule step", "train mlp --gamma 0.5", "train mlp --schedule step --step-size 0",

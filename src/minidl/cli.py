@@ -455,7 +455,7 @@ def cmd_data_show(args) -> int:
     dataset = get_dataset(args.dataset)
     check_whole("--n", args.n, low=1, high=MAX_SHOW)
     out = _output_path(args.out or f"{dataset.name}.png")
-    data = read_set(dataset, args.data_dir)
+    data = read_set(dataset, args.data_dir, download=args.data_dir is None)  # as train: a named folder is only read
     path = plot_image_grid(data.X_train[: args.n], data.y_train[: args.n], dataset.classes, out, n=args.n)
     print(f"wrote {path}")
     return 0
