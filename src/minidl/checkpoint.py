@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pickle
 import re
-import shlex
 import warnings
 from pathlib import Path
 
@@ -42,7 +41,7 @@ def find_checkpoint(run_or_file: str | Path, name: str = LAST) -> Path:
         if not candidate.is_file():
             raise CheckpointError(
                 f"{p} holds no {name}: it is not a minidl run folder, or its run never finished an "
-                f"epoch; train one with `minidl train ... --out {shlex.quote(str(p))}`"
+                f"epoch; give a run folder that `minidl train ... --out FOLDER` wrote"
             )
         return candidate
     if not p.exists():

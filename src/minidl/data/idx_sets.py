@@ -189,8 +189,8 @@ def _resolve(dataset: IdxSet, root, download: bool) -> tuple[Path, str, str, dic
     where = f"{root} (set by {source})" if by_env else str(root)
     problem = ("does not exist" if not root.exists()
                else f"lacks {', '.join(missing)} (looked in {folder})")
-    fix = (f"put the four files there (gzipped or unpacked), or unset {source} to download "
-           f"into {cache_dir() / dataset.name}" if by_env
+    fix = (f"put the four files there (gzipped or unpacked), download them there with `minidl data "
+           f"download{_flag(dataset)}`, or unset {source} to use {cache_dir() / dataset.name}" if by_env
            else "put the four files there (gzipped or unpacked), or allow downloading "
                 f"(`minidl data download{_flag(dataset)} --data-dir {root}`)")
     raise DatasetError(f"{dataset.title} folder {where} {problem}: {fix}")
