@@ -28,10 +28,10 @@ def one(config: TrainConfig) -> dict:
             "best_epoch": s["best_epoch"], "best_by": s["best_by"], "test_acc": best["test_acc"]}
 
 
-def main() -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     lesson, recipe = [], []
     for seed in args.seeds:
         lesson.append(one(TrainConfig(model="mlp", seed=seed, plots=False)))
@@ -49,6 +49,7 @@ def main() -> None:
     print(f"{RECIPE}: test accuracy {summary['test_acc_mean']:.4f} (range {min(accs):.4f}-{max(accs):.4f}) over "
           f"seeds {args.seeds}; {summary['time_ratio_median']:.1f}x the lesson's training time (median)")
     write_json("recipe", {"machine": machine(), "lesson": lesson, "recipe_runs": recipe, **summary})
+    return summary
 
 
 if __name__ == "__main__":

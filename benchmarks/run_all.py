@@ -1,4 +1,4 @@
-"""Every benchmark in one run (what `make bench` does): contenders, roofline, scaling, loaders, d2l.
+"""Every benchmark in one run (what `make bench` does): contenders, roofline, scaling, loaders, d2l, the recipe.
 
     python benchmarks/run_all.py [--quick]
 
@@ -85,6 +85,10 @@ def main(argv=None) -> dict:
 
         print("\nThe concise MLP lesson on minidl.d2l against the book's per-sample loaders")
         write_json("d2l", {"machine": machine(), "rows": bench_d2l.main()})
+        import bench_recipe  # the best recipe (>= 0.90) beside the lesson's fit(), seed by seed
+
+        print("\nThe fashion-mlp recipe against the lesson's 5-epoch fit(), 3 seeds")
+        recipe = bench_recipe.main([])
     print("\nReading a numeric CSV: minidl's reader against pandas.read_csv, the same file")
     tables = bench_tables.main(["--rows", "100000", "--repeats", "1"] if args.quick else [])
     if bench_tables_accuracy.TABLES.is_dir():  # the real tables, where the checkout has them beside it
@@ -101,7 +105,8 @@ def main(argv=None) -> dict:
                "roofline_fraction": roofline["roofline_fraction"],
                "sklearn_estimator_speedup": estimators["speedup"],
                "scaling_rows": len(scaling["rows"]), "ddp_rows": len(ddp["rows"]),
-               "csv_read_x_pandas": {r["contender"]: r["ratio"] for r in tables}}
+               "csv_read_x_pandas": {r["contender"]: r["ratio"] for r in tables},
+               "recipe": None if args.quick else {k: recipe[k] for k in ("test_acc_mean", "time_ratio_median")}}
     write_json("summary", summary)
     return summary
 
