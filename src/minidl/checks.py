@@ -47,6 +47,13 @@ def check_positive(what: str, value) -> float:
     return value
 
 
+def check_nonnegative(what: str, value) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0, else raise ConfigError naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{what} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
 def check_fraction(what: str, value, *, closed: bool = False) -> float:
     """Return ``value`` if it is a number in [0, 1) ([0, 1] with ``closed``), else raise ConfigError."""
     if (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)

@@ -8,12 +8,10 @@ Nothing here imports torch, so ``minidl --help`` answers at once.
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 import os
 from dataclasses import dataclass, field, fields
 
-from .checks import check_choice, check_fraction, check_positive, check_whole
+from .checks import check_choice, check_fraction, check_nonnegative, check_positive, check_whole
 from .errors import ConfigError
 
 MODELS = ("linreg", "softmax", "mlp", "polyreg")
@@ -87,12 +85,9 @@ def check_weight_decay(weight_decay) -> float:
     >>> check_weight_decay(-1)
     Traceback (most recent call last):
     ...
-    minidl.errors.ConfigError: weight decay (--weight-decay) must be a number >= 0 (0: none), got -1
+    minidl.errors.ConfigError: weight decay (--weight-decay) must be a number >= 0, got -1
     """
-    if (isinstance(weight_decay, bool) or not isinstance(weight_decay, numbers.Real)
-            or not math.isfinite(weight_decay) or weight_decay < 0):
-        raise ConfigError(f"weight decay (--weight-decay) must be a number >= 0 (0: none), got {weight_decay!r}")
-    return float(weight_decay)
+    return check_nonnegative("weight decay (--weight-decay)", weight_decay)
 
 
 def check_dropout(dropout, num_hidden: int) -> tuple[float, ...]:
@@ -300,9 +295,7 @@ class TrainConfig:
         check_fraction("--val-fraction", self.val_fraction)
         if self.patience is not None:
             check_whole("--patience", self.patience)
-        if (isinstance(self.min_delta, bool) or not isinstance(self.min_delta, numbers.Real)
-                or not math.isfinite(self.min_delta) or self.min_delta < 0):
-            raise ConfigError(f"--min-delta must be a number >= 0, got {self.min_delta!r}")
+        check_nonnegative("--min-delta", self.min_delta)
         if self.min_delta and self.patience is None:
             raise ConfigError("--min-delta applies to early stopping; add --patience N")
 
