@@ -87,10 +87,11 @@ class MaskGenerator:
 
     The masks are drawn on the CPU whatever the model's device (the same masks everywhere) and never
     from torch's global RNG, which torch.nn.Dropout uses. The source is NumPy's PCG64, 16 random bits
-    per unit: torch's CPU generator spends one Mersenne-Twister draw on every float, and for a
-    dropout step that draw cost more than the layer's arithmetic (``python benchmarks/bench_mlp.py``
-    times a dropout epoch). A unit is dropped with probability round(p * 65536) / 65536, within
-    1 / 131072 of p. Seeded apart from the initial weights, which take ``seed`` itself.
+    per unit, four units from each 64-bit output: torch's CPU generator spends one Mersenne-Twister
+    draw on every float, and for a dropout step that draw cost more than the layer's arithmetic
+    (``python benchmarks/bench_mlp.py`` times a dropout epoch). A unit is dropped with probability
+    round(p * 65536) / 65536, within 1 / 131072 of p. Seeded apart from the initial weights, which
+    take ``seed`` itself.
 
     >>> g = MaskGenerator(0)
     >>> state = g.get_state()
@@ -104,11 +105,12 @@ class MaskGenerator:
 
     def __init__(self, seed: int = 0):
         self._bits = np.random.PCG64([seed, 0xD809])  # 0xD809: a stream of its own, apart from other uses of seed
-        self._rng = np.random.Generator(self._bits)
 
     def keep(self, shape, p: float) -> Tensor:
         """Return a CPU bool tensor of ``shape``: True keeps a unit, with probability 1 - p."""
-        draws = self._rng.integers(0, self.LEVELS, size=tuple(shape), dtype=np.uint16)
+        n = math.prod(shape)
+        words = self._bits.random_raw(-(-n // 4))  # uint64: 64 uniform random bits each
+        draws = words.view(np.uint16)[:n].reshape(tuple(shape))  # 16 bits a unit, uniform in 0 .. 65535
         return torch.from_numpy(draws >= round(p * self.LEVELS))
 
     def get_state(self) -> Tensor:
