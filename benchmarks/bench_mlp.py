@@ -127,18 +127,15 @@ def plain_loop(data: Data, task: Task, batching: str) -> dict:
 
 # --- 5. minidl -------------------------------------------------------------------------------
 
-def minidl_fit(data: Data, task: Task, impl: str, **extra) -> dict:
-    """Train with ``minidl.train.fit`` in this process; seconds = its training time (no evaluation).
-
-    ``extra``: more TrainConfig fields, e.g. dropout=(0.5,) or weight_decay=1e-4 (their cost beside the lesson's).
-    """
+def minidl_fit(data: Data, task: Task, impl: str) -> dict:
+    """Train with ``minidl.train.fit`` in this process; seconds = its training time (no evaluation)."""
     from minidl.config import TrainConfig
     from minidl.train import fit
 
     hidden = {"hidden": (task.hidden,)} if task.hidden else {}
     config = TrainConfig(model=task.name, impl=impl, epochs=task.epochs, lr=task.lr,
                          batch_size=task.batch_size, **hidden, device="cpu",
-                         data_dir=os.environ.get("MINIDL_DATA_DIR"), plots=False, **extra)
+                         data_dir=os.environ.get("MINIDL_DATA_DIR"), plots=False)
     start = time.perf_counter()
     history = fit(config, progress=False)
     return {"seconds": history.summary["train_seconds"], "test_acc": history.final["test_acc"],
@@ -179,11 +176,6 @@ def contenders(task: Task, quick: bool) -> list[tuple[str, object, int]]:
     if task.hidden:
         rows.append((f"minidl train {task.name} with plots (whole command)",
                      lambda d: minidl_command(task, True), n))
-        rows += [  # the chapter's tools: what each costs the default (manual) epoch
-            ("minidl fit() (manual) --dropout 0.5", lambda d: minidl_fit(d, task, "manual", dropout=(0.5,)), n),
-            ("minidl fit() (manual) --weight-decay 1e-4",
-             lambda d: minidl_fit(d, task, "manual", weight_decay=1e-4), n),
-        ]
     rows += [
         ("plain loop: randperm slices, .item()", lambda d: plain_loop(d, task, "slices"), n),
         ("plain loop: DataLoader(TensorDataset)", lambda d: plain_loop(d, task, "dataloader"), n),

@@ -84,12 +84,15 @@ class World:
             dist.all_reduce(tensor)
         return tensor
 
-    def check_same(self, what: str, value: str) -> None:
-        """Refuse to start where the ranks hold different ``value`` (e.g. the labels' fingerprint)."""
+    def check_same(self, what: str, value) -> None:
+        """Refuse to start where the ranks hold different ``value()`` (e.g. the labels' fingerprint).
+
+        ``value`` is a function, called only where there are ranks to compare.
+        """
         if self.size == 1:
             return
         values = [None] * self.size
-        dist.all_gather_object(values, value)
+        dist.all_gather_object(values, value())
         others = [rank for rank, v in enumerate(values) if v != values[0]]
         if others:
             raise EveryRank(f"the ranks hold different {what}: rank {others[0]} has {str(values[others[0]])[:12]}, "
@@ -189,7 +192,7 @@ def started(device: torch.device, where: str):
     if not dist.is_initialized():  # once per process: a second fit in it keeps the ranks' group
         timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "120")))
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout)
-        atexit.register(dist.destroy_process_group)
+        atexit.register(_leave_group)
     sigterm = signal.signal(signal.SIGTERM, _interrupt)  # torchrun stops the other ranks so: end as Ctrl-C
     try:
         yield World(rank, size, device)
@@ -200,6 +203,20 @@ def started(device: torch.device, where: str):
                        f"stopped; {where}") from None
     finally:
         signal.signal(signal.SIGTERM, sigterm)
+
+
+def _leave_group() -> None:
+    """At exit: wait for every rank, then leave the process group together.
+
+    A rank that destroys its gloo group while another still holds its connections open can abort
+    the other in gloo's threads ("terminate called without an active exception"): the barrier
+    keeps the ranks leaving at once. A rank already gone fails the barrier at once: leave anyway.
+    """
+    try:
+        dist.barrier()
+    except Exception:  # noqa: BLE001  (a lost rank: nothing left to wait for)
+        pass
+    dist.destroy_process_group()
 
 
 def check_devices(device: torch.device, nproc: int) -> None:

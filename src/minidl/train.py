@@ -97,8 +97,8 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
     batch = world.local_batch(config.batch_size)  # each rank's share of the global batch
     data = load_run_data(config, world.device, arrays=data, class_names=class_names,
                          rank=world.rank, world_size=world.size, batch_size=batch)
-    world.check_same("data (labels' SHA-256)", data.labels_sha256 or labels_fingerprint(
-        data.train.y, data.test.y if data.test is not None else data.train.y[:0]))
+    world.check_same("data (labels' SHA-256)", lambda: data.labels_sha256 or labels_fingerprint(
+        data.train.y, data.test.y if data.test is not None else data.train.y[:0]))  # hashed only for several ranks
     _check_model_fits(config, data)
     try:
         model = model_for(config, data.num_inputs, data.num_outputs).to(world.device)
@@ -116,9 +116,9 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
                          weight_decay=config.weight_decay, label_smoothing=config.label_smoothing)
     optimizer = build_optimizer(model, config.impl, config.optimizer, config.lr, config.weight_decay,
                                 momentum=config.momentum, nesterov=config.nesterov)
-    rows, resumed = [], None
+    rows, resumed, best_model = [], None, None
     if resume is not None:
-        rows, resumed = _restore(resume, config, model, optimizer, data, allow_changes)
+        rows, resumed, best_model = _restore(resume, config, model, optimizer, data, allow_changes)
     writer, failed = None, None
     try:
         if config.out and world.is_main:
@@ -129,7 +129,7 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
     net, optimizer = world.parallel(model, optimizer)  # averages the ranks' gradients each step
     try:
         return _train(config, model, net, loss_fn, optimizer, data, rows, writer, progress, world,
-                      best_model=_saved_best_model(resume) if config.patience is not None else None)
+                      best_model=best_model if config.patience is not None else None)
     finally:
         if writer:
             writer.close()  # the folder's lock
@@ -213,14 +213,6 @@ def _train(config, model, net, loss_fn, optimizer, data: RunData, rows, writer, 
                    state=_state(config, model, optimizer, data, rows, best_model))
 
 
-def _saved_best_model(resume) -> dict | None:
-    """Return the best epoch's weights a resumed run's checkpoint (or History state) kept for --patience."""
-    if resume is None:
-        return None
-    state = resume if isinstance(resume, dict) else ckpt.load_checkpoint(ckpt.find_checkpoint(resume))
-    return state.get("best_model")
-
-
 def _state(config, model, optimizer, data: RunData, rows, best_model=None) -> dict:
     """Return everything exact resume needs, as plain data ``torch.load(weights_only=True)`` accepts.
 
@@ -244,9 +236,11 @@ def _state(config, model, optimizer, data: RunData, rows, best_model=None) -> di
     }
 
 
-def _restore(resume, config, model, optimizer, data: RunData, allow_changes: bool) -> tuple[list[dict], dict | None]:
-    """Load a run's last checkpoint into model, optimizer and RNGs; return its metrics rows and what
-    the RunWriter records of the resume (None for a History's state, which has no folder).
+def _restore(resume, config, model, optimizer, data: RunData,
+             allow_changes: bool) -> tuple[list[dict], dict | None, dict | None]:
+    """Load a run's last checkpoint into model, optimizer and RNGs; return its metrics rows, what
+    the RunWriter records of the resume (None for a History's state, which has no folder) and the
+    best epoch's weights it kept for --patience (None where it kept none).
 
     A run whose epochs are all done but whose summary.json is missing (Ctrl-C while its figures were
     drawn) resumes with no epoch left to train, and fit writes its figures and summary.
@@ -276,9 +270,10 @@ def _restore(resume, config, model, optimizer, data: RunData, allow_changes: boo
     if "dropout" in state["rng"]:
         model.dropout_generator.set_state(state["rng"]["dropout"])
     rows = [dict(r) for r in state["rows"]]
+    best_model = state.get("best_model")
     if isinstance(resume, dict):
-        return rows, None
-    return rows, {"epoch": done, "rows": rows, "config": state["config"], "changes": changes}
+        return rows, None, best_model
+    return rows, {"epoch": done, "rows": rows, "config": state["config"], "changes": changes}, best_model
 
 
 def _check_model_fits(config, data: RunData) -> None:
