@@ -7,9 +7,11 @@ Fashion-MNIST-sized data (60,000 random images: dense matmuls cost the same what
 after one warm-up epoch, in three set-ups:
 
 - 1 process x 2 threads: minidl's manual twin, alone (no communication);
-- 2 processes x 1 thread, manual twin: ``minidl.distributed.GradientSync`` all-gathers the factors
-  (H, dZ) each step. Each step is timed in parts: compute (forward, loss, backward), wait (a
-  barrier: the time this rank waits for the slower one), sync (the all-gather itself) and the step;
+- 2 processes x 1 thread, manual twin: ``minidl.distributed.GradientSync`` in each of its two
+  forms, all-reducing the products H^T dZ, and all-gathering the factors (H, dZ); the row marked
+  "chosen" is the form ``distributed.sends_factors`` picks for that width. Each step is timed in
+  parts: compute (forward, loss, backward), wait (a barrier: the time this rank waits for the
+  slower one), sync (the collective and the products it needs) and the step;
 - 2 processes x 1 thread, concise twin under DistributedDataParallel (its all-reduce overlaps
   backward, so only the whole step is timed).
 
@@ -33,6 +35,7 @@ import torch.multiprocessing as mp
 from common import machine, print_table, write_json
 
 BATCH, LR = 256, 0.5
+FORMS = {"manual products": False, "manual factors": True, "concise": None}  # set-up -> GradientSync's factors
 
 
 def free_port() -> int:
@@ -41,8 +44,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def epoch_seconds(impl: str, hidden: int, n: int, world, parts: bool) -> dict:
-    """Return the seconds of the second of two epochs on this rank, and (``parts``) where they went."""
+def epoch_seconds(impl: str, hidden: int, n: int, world, parts: bool, factors: bool | None = None) -> dict:
+    """Return the seconds of the second of two epochs on this rank, and (``parts``) where they went;
+    ``factors``: the manual sync's form (see GradientSync)."""
     from minidl.data.loader import Loader
     from minidl.models import build_loss, build_model, build_optimizer
 
@@ -51,6 +55,8 @@ def epoch_seconds(impl: str, hidden: int, n: int, world, parts: bool) -> dict:
     model = build_model("mlp", impl, num_inputs=784, hidden=(hidden,))
     loss_fn = build_loss("mlp", impl, model)
     net, optimizer = world.parallel(model, build_optimizer(model, impl, "sgd", LR))
+    if factors is not None:
+        optimizer.factors = factors
     loader = Loader(X, y, world.local_batch(BATCH), shuffle=True, drop_last=True, rank=world.rank,
                     world_size=world.size)
     timed = {"compute": 0.0, "wait": 0.0, "sync": 0.0, "step": 0.0}
@@ -88,8 +94,9 @@ def rank_main(rank: int, port: int, jobs: list, folder: str) -> None:
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
     torch.set_num_threads(1)
     with distributed.started(torch.device("cpu"), "nothing saved") as world:
-        out = {(impl, hidden): epoch_seconds(impl, hidden, n, world, parts=impl == "manual")
-               for impl, hidden, n in jobs}
+        out = {(form, hidden): epoch_seconds(form.split()[0], hidden, n, world, parts=form != "concise",
+                                             factors=FORMS[form])
+               for form, hidden, n in jobs}
     torch.save(out, Path(folder) / f"rank{rank}.pt")
 
 
@@ -99,8 +106,8 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     from minidl import distributed
 
-    n, widths = (2048, (256,)) if args.quick else (60_000, (256, 2048))
-    jobs = [(impl, hidden, n) for hidden in widths for impl in ("manual", "concise")]
+    n, widths = (2048, (256,)) if args.quick else (60_000, (256, 1024, 2048))
+    jobs = [(form, hidden, n) for hidden in widths for form in FORMS]
     with tempfile.TemporaryDirectory() as folder:
         mp.spawn(rank_main, args=(free_port(), jobs, folder), nprocs=2, join=True)
         ranks = [torch.load(Path(folder) / f"rank{r}.pt") for r in range(2)]
@@ -110,9 +117,15 @@ def main(argv=None) -> dict:
     for hidden in widths:
         alone = epoch_seconds("manual", hidden, n, distributed.World(), parts=False)
         rows.append({"setup": "1 process x 2 threads, manual", "hidden": hidden, **alone, "ratio": 1.0})
-        for impl, name in (("manual", "2 processes x 1 thread, manual (GradientSync)"),
-                           ("concise", "2 processes x 1 thread, concise (DDP)")):
-            slower = max(ranks, key=lambda r: r[impl, hidden]["seconds"])[impl, hidden]
+        chosen = distributed.sends_factors([(torch.empty(BATCH // 2, 784), torch.empty(BATCH // 2, hidden)),
+                                            (torch.empty(BATCH // 2, hidden), torch.empty(BATCH // 2, 10))], 2)
+        for form in FORMS:
+            name = {"manual products": "2 processes x 1 thread, manual, products all-reduced",
+                    "manual factors": "2 processes x 1 thread, manual, factors all-gathered",
+                    "concise": "2 processes x 1 thread, concise (DDP)"}[form]
+            if form != "concise" and FORMS[form] == chosen:
+                name += " (chosen)"
+            slower = max(ranks, key=lambda r: r[form, hidden]["seconds"])[form, hidden]
             rows.append({"setup": name, "hidden": hidden, **slower, "ratio": slower["seconds"] / alone["seconds"]})
     torch.set_num_threads(threads)
     columns = [("setup", "set-up", "s"), ("hidden", "hidden", "d"), ("seconds", "s/epoch", ".3f"),

@@ -42,6 +42,10 @@ BAD = [
     "train softmax --csv kinds.csv --target kind --metric log-rmse", "train mlp --csv kinds.csv --target kind --task guess",
     "train linreg --csv table.csv --target price --task classify", "train mlp --fill-missing", "train mlp --folds 5",
     "train linreg --csv kinds.csv --target size --metric log-rmse", "train mlp --csv kinds.csv --target kind --images data",
+    # train: image folder flags
+    "train mlp --channels 3", "train mlp --channels 2", "train softmax --images data --channels 2",
+    "train mlp --images data --channels 0", "train mlp --images data --channels rgb", "train linreg --channels 3",
+    "train --resume mlprun --epochs 9 --channels 3",
     # train: run folders
     "train linreg --out mine", "train linreg --out linrun", "train linreg --out table.csv", "train linreg --out .",
     "train linreg --allow-changes", "train --resume /no/such/run", "train --resume mine", "train --resume bad.pt",

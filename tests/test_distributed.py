@@ -27,6 +27,8 @@ WORLD = 2
 # every model and twin with SGD (weight decay where the optimizer has it), and the factors feeding torch's Adam
 RUNS = [(kind, impl, "sgd") for kind in ("linreg", "softmax", "mlp") for impl in ("scratch", "concise", "manual")]
 RUNS += [("mlp", "manual", "adam"), ("mlp", "concise", "adam")]
+# the manual sync in each of its forms (products all-reduced, factors all-gathered), with momentum too
+RUNS += [("mlp", "manual", optimizer, factors) for optimizer in ("sgd", "nesterov") for factors in (False, True)]
 GLOBAL_BATCH, N, D, C = 16, 96, 6, 3  # 6 steps an epoch, 8 examples per rank and step
 
 
@@ -57,13 +59,18 @@ def in_float64(model):
     return model
 
 
-def one_epoch(kind, impl, optimizer, world):
-    """Return the canonical weights and the epoch's means after one epoch, in float64, on this rank."""
+def one_epoch(kind, impl, optimizer, world, factors=None):
+    """Return the canonical weights and the epoch's means after one epoch, in float64, on this rank
+    (``factors``: the manual sync's form, see GradientSync; ``nesterov``: SGD with Nesterov momentum)."""
     X, labels, target = float64_data()
     y = target if kind == "linreg" else labels
     model = in_float64(build_model(kind, impl, num_inputs=D, num_outputs=C, hidden=(5,), seed=3))
     loss_fn = build_loss(kind, impl, model)
-    net, opt = world.parallel(model, build_optimizer(model, impl, optimizer, 0.1, weight_decay=0.01))
+    momentum = dict(momentum=0.9, nesterov=True) if optimizer == "nesterov" else {}
+    optimizer = "sgd" if optimizer == "nesterov" else optimizer
+    net, opt = world.parallel(model, build_optimizer(model, impl, optimizer, 0.1, weight_decay=0.01, **momentum))
+    if factors is not None and world.size > 1:
+        opt.factors = factors
     loader = Loader(X, y, world.local_batch(GLOBAL_BATCH), shuffle=True, seed=5, rank=world.rank,
                     world_size=world.size)
     totals = Totals(kind != "linreg")
@@ -91,7 +98,7 @@ def ranks_main(rank, port, folder):
     out = {}
     with distributed.started(torch.device("cpu"), "nothing saved") as world:
         for run in RUNS:
-            out[run] = one_epoch(*run, world)
+            out[run] = one_epoch(*run[:3], world, *run[3:])
     data = float32_data()
     common = dict(batch_size=32, seed=4, device="cpu", plots=False)
     soft = fit(TrainConfig(model="softmax", epochs=1, **common), data=data, progress=False)
@@ -116,7 +123,7 @@ def test_two_ranks_equal_one_process(tmp_path):
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
     alone = distributed.World()
     for key in RUNS:
-        weights, means = one_epoch(*key, alone)
+        weights, means = one_epoch(*key[:3], alone, *key[3:])
         for rank in ranks:
             got_weights, got_means = rank[key]
             for name, w in weights.items():

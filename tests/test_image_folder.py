@@ -14,7 +14,8 @@ from minidl.data.idx import write_idx
 from minidl.data.idx_sets import read_set
 from minidl.data.image_folder import load_image_folder
 from minidl.errors import ConfigError, DatasetError
-from minidl.images import read_grey
+from minidl.data.loader import shifted
+from minidl.images import read_grey, read_rgb
 from minidl.train import fit
 
 MNIST_SAMPLE = Path(__file__).parents[2] / "shared" / "data" / "mnist-sample"  # beside the checkout
@@ -132,6 +133,129 @@ def test_an_image_size_run_trains_and_predicts(capsys, tmp_path):
     assert code == 0 and "fox" in stdout
 
 
+# --- colour: --channels 3 ------------------------------------------------------------------------
+
+RED, GREEN = (255, 0, 0), (0, 130, 0)  # equal luminance: PIL makes both grey level 76
+
+
+def squares(root, n_train=20, n_test=5, size=8, seed=0):
+    """Write train/ and test/ of red and green squares, drawn in pairs at the same place: only colour tells them."""
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("test", n_test)):
+        for i in range(n):
+            (y0, x0), k = rng.integers(0, size // 2, 2), rng.integers(size // 3, size // 2 + 1)
+            for name, colour in (("green", GREEN), ("red", RED)):
+                image = np.zeros((size, size, 3), dtype=np.uint8)
+                image[y0:y0 + k, x0:x0 + k] = colour
+                path = root / split / name / f"{i:03d}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(image).save(path)
+    return root
+
+
+def test_a_colour_run_learns_what_a_grey_run_cannot_see(capsys, tmp_path):
+    root = squares(tmp_path / "squares")
+    grey = load_image_folder(root, size=8)
+    assert torch.equal(grey.X_test[grey.y_test == 0], grey.X_test[grey.y_test == 1])  # equal luminance
+    flags = ["--images", str(root), "--image-size", "8", "--lr", "1", "--batch-size", "8", "--epochs", "10",
+             "--device", "cpu", "--quiet"]
+    accuracy = {}
+    for channels in ("1", "3"):
+        out = tmp_path / f"run{channels}"
+        code, _, err = run(capsys, "train", "softmax", *flags, "--channels", channels, "--out", str(out))
+        assert code == 0, err
+        accuracy[channels] = json.loads((out / "summary.json").read_text())["final"]["test_acc"]
+    assert accuracy == {"1": 0.5, "3": 1.0}  # grey: each pair is one input, right once and wrong once
+    assert json.loads((tmp_path / "run3" / "config.json").read_text())["config"]["channels"] == 3
+    assert (tmp_path / "run3" / "predictions.png").is_file()
+
+
+def test_predict_on_a_colour_run_reproduces_evaluate(capsys, tmp_path):
+    root = squares(tmp_path / "squares", n_train=12, n_test=8, size=10, seed=1)
+    out = tmp_path / "run"
+    code, _, err = run(capsys, "train", "mlp", "--images", str(root), "--image-size", "6", "--channels", "3",
+                       "--hidden", "8", "--epochs", "2", "--device", "cpu", "--no-plots", "--out", str(out), "--quiet")
+    assert code == 0, err
+    code, stdout, _ = run(capsys, "evaluate", str(out))
+    evaluated = float(stdout.split("test accuracy ")[1].split()[0])
+    files = sorted((root / "test").rglob("*.png"))
+    code, stdout, err = run(capsys, "predict", str(out), *map(str, files))
+    assert code == 0, err
+    predicted = [line.split(": ")[1].split()[0] for line in stdout.splitlines()]
+    assert len(predicted) == len(files)
+    assert np.mean([p == f.parent.name for p, f in zip(predicted, files)]) == pytest.approx(evaluated, abs=1e-4)
+    code, _, err = run(capsys, "train", "--resume", str(out), "--epochs", "3", "--channels", "1")
+    assert code == 2 and "resuming with --channels 1 (the run so far used 3)" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "train", "--resume", str(out), "--epochs", "3", "--quiet")
+    assert code == 0, err
+
+
+def png16_rgb(path, rgb):
+    """Write (H, W, 3) uint16 values as a 16-bit RGB PNG (PIL writes none): the chunks by hand."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    h, w, _ = rgb.shape
+    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in rgb)  # filter 0 before each row
+    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)  # 16 bits, colour type 2 (RGB)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+                     + chunk(b"IEND", b""))
+
+
+def test_colour_decodes_by_the_grey_rules(tmp_path):
+    rgb = np.zeros((6, 6, 3), dtype=np.uint8)
+    rgb[1:4, 2:5] = RED
+    rgb[4:, :2] = (10, 200, 90)
+    png16_rgb(tmp_path / "deep.png", rgb.astype(np.uint16) * 257)  # 0..65535: scaled by the bit depth
+    assert np.array_equal(read_rgb(tmp_path / "deep.png"), rgb)
+    palette = Image.fromarray(rgb).quantize(colors=3, method=Image.Quantize.MAXCOVERAGE)
+    palette.save(tmp_path / "palette.png")
+    assert Image.open(tmp_path / "palette.png").mode == "P"
+    assert np.array_equal(read_rgb(tmp_path / "palette.png"), np.asarray(palette.convert("RGB")))
+    grey = np.arange(36, dtype=np.uint8).reshape(6, 6) * 7
+    Image.fromarray(grey).save(tmp_path / "grey.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "grey16.png")  # 16-bit grey, mode I;16
+    for name in ("grey.png", "grey16.png"):  # each channel holds read_grey's levels
+        assert np.array_equal(read_rgb(tmp_path / name), np.repeat(read_grey(tmp_path / name)[:, :, None], 3, 2))
+    rgba = np.zeros((6, 6, 4), dtype=np.uint8)
+    rgba[1:4, 1:4] = (*RED, 255)  # a dark red square on transparency: a white background, as in grey
+    rgba[0, 0] = (*RED, 128)  # half covered: half way to the background
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    got, grey = read_rgb(tmp_path / "rgba.png"), read_grey(tmp_path / "rgba.png")
+    assert (got[1:4, 1:4] == RED).all() and (got[5, 5] == 255).all() and grey[5, 5] == 255
+    assert got[0, 0].tolist() == [255, 127, 127]
+
+
+def test_a_colour_folder_is_stored_channels_first_and_resized(tmp_path):
+    root = squares(tmp_path / "squares", n_train=2, n_test=1, size=8)
+    folder = load_image_folder(root, size=4, channels=3)
+    assert folder.X_train.shape == (4, 3, 4, 4) and folder.X_train.dtype == torch.uint8
+    assert "colour images of 4x4" in folder.describe()
+    same = load_image_folder(root, size=8, channels=3).X_test[1]  # test/red/000.png, as read
+    assert torch.equal(same, torch.from_numpy(read_rgb(root / "test" / "red" / "000.png")).permute(2, 0, 1))
+    with pytest.raises(ConfigError, match="--channels must be 1 .grey. or 3"):
+        load_image_folder(root, channels=2)
+
+
+def test_the_cache_keeps_grey_and_colour_apart(tmp_path, monkeypatch):
+    root = squares(tmp_path / "squares", n_train=3, n_test=1)
+    grey, colour = load_image_folder(root, size=8), load_image_folder(root, size=8, channels=3)
+    assert grey.X_train.shape == (6, 8, 8) and colour.X_train.shape == (6, 3, 8, 8)
+    monkeypatch.setattr(image_folder, "decode_image", lambda *a: pytest.fail("decoded again despite the cache"))
+    assert torch.equal(load_image_folder(root, size=8, channels=3).X_train, colour.X_train)
+    assert torch.equal(load_image_folder(root, size=8).X_train, grey.X_train)
+
+
+def test_a_shift_moves_every_channel_of_an_image_alike():
+    X = torch.rand(5, 3, 8, 8)
+    moved = shifted(X, 2, torch.Generator().manual_seed(0))
+    for c in range(3):  # the same offsets as a grey image of that channel draws
+        assert torch.equal(moved[:, c], shifted(X[:, c], 2, torch.Generator().manual_seed(0)))
+
+
 # --- unreadable files ------------------------------------------------------------------------------
 
 def test_an_unreadable_file_is_named_or_skipped_and_counted(capsys, tmp_path):
@@ -203,6 +327,8 @@ def test_bad_folders_get_one_line_naming_them(capsys, tmp_path, case, message):
     (["--images", "x", "--dataset", "mnist"], "--images x names the data to train on; leave out --dataset mnist"),
     (["--images", "x", "--test-fraction", "1.5"], "--test-fraction must be a number from 0 to below 1"),
     (["--images", "x", "--image-size", "0"], "image size (--image-size) must be a whole number from 1 to 512"),
+    (["--channels", "3"], "--channels applies to an image folder; add --images DIR"),
+    (["--images", "x", "--channels", "2"], "--channels must be 1 (grey) or 3 (colour: red, green, blue), got 2"),
 ])
 def test_bad_flags_get_one_line(capsys, tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)

@@ -1,6 +1,7 @@
 """Every figure writes one valid PNG, atomically, and only where it was asked to."""
 from collections import namedtuple
 
+import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure
@@ -93,6 +94,18 @@ def test_plot_predictions_accepts_flat_float_images_and_small_n(tmp_path, images
     flat = images.reshape(18, 784).float() / 255  # what the Loader and the models see
     path = plot_predictions(flat, labels, labels, CLASS_NAMES, tmp_path / "pred.png", n=4)
     assert_png(path, tmp_path)
+
+
+@pytest.mark.parametrize("scale", [1, 255], ids=["uint8", "float"])
+def test_plot_predictions_draws_colour_images_in_colour(tmp_path, labels, scale):
+    blue = torch.zeros(18, 3, 28, 28, dtype=torch.uint8)
+    blue[:, 2] = 255  # (N, 3, side, side), as a --channels 3 folder stores them
+    images = blue if scale == 1 else blue.float() / scale  # the Loader's float pixels too
+    path = plot_predictions(images, labels, labels, CLASS_NAMES, tmp_path / "pred.png")
+    assert_png(path, tmp_path)
+    with Image.open(path) as image:
+        r, g, b = (channel.astype(int) for channel in np.asarray(image.convert("RGB")).transpose(2, 0, 1))
+    assert ((b > 200) & (r < 50) & (g < 50)).mean() > 0.3  # pure blue cells (grey would have r = g = b)
 
 
 def test_plot_image_grid(tmp_path, images, labels):

@@ -274,3 +274,65 @@ def test_the_real_tables_load(name, target, rows, classes):
     assert len(table.y) == rows and len(table.classes) == classes
     if name.startswith("windsor"):
         assert "driveway=yes" in table.feature_names and "lotsize" in table.feature_names
+
+
+# Tables the two CSV engines must read alike: pyarrow's (the fast path) and pandas' C parser (the
+# reader of the files pyarrow will not read). Each is (name, bytes of the file).
+TRICKY = [
+    ("numbers", b"a,b,y\n1,2.5,3\n-4,5e-3,6\n7,8,9\n"),
+    ("spaces around numbers", b"a,b,y\n 1,2.5 ,3\n4, 5,6\n"),
+    ("missing spellings", b"a,b,y\n1,NA,3\nN/A,nan,6\n,NaN,9\nna,NAN,1\nn/a,2,2\n"),
+    ("quoted cells", b'a,b,y\n"1","x,y",3\n"4","NA",6\n"7"," z ",9\n'),
+    ("a quoted newline", b'a,note,y\n1,"two\nlines",3\n4,plain,6\n'),
+    ("text and true/false", b"island,sex,alive,y\nDream,MALE,True,1\nBiscoe,NA,false,0\nDream,FEMALE,TRUE,1\n"),
+    ("dates and times stay text",
+     b"when,at,stamp,y\n2020-01-01,12:30:00,2020-01-01 10:00,1\n2020-01-02,13:00:00,2020-01-02T11:30,2\n"),
+    ("a column of missing cells", b"a,gap,y\n1,,3\n4,NA,6\n"),
+    ("whole numbers, large", b"a,y\n9007199254740993,1\n-12345678901234,2\n"),
+    ("a BOM and CRLF", b"\xef\xbb\xbfa,b,y\r\n1,2,3\r\n4,5,6\r\n"),
+    ("blank lines", b"a,b,y\n1,2,3\n\n4,5,6\n\n"),
+    ("semicolons and decimal points", b"a;b;y\n1.5;x;3\n2.5;w;6\n"),
+    ("tabs", b"a\tb\ty\n1\tx y\t3\n2\tw\t6\n"),
+    ("yes and no", b"aircon,y\nyes,1\nno,2\n"),
+    ("infinity and huge", b"a,y\ninf,1\n1e300,2\n"),
+    ("header only", b"a,b,y\n"),
+]
+
+
+@pytest.mark.parametrize("name, data", TRICKY, ids=[name for name, _ in TRICKY])
+def test_both_csv_engines_read_the_same_cells(tmp_path, name, data):
+    from minidl.data.csv_file import Cells, _header, read_by_arrow, read_by_pandas
+
+    pytest.importorskip("pyarrow", reason="pyarrow (a requirement of minidl) is not installed")
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    names, delimiter = _header(path)
+    read = read_by_arrow(path, names, delimiter), read_by_pandas(path, names, delimiter)
+    assert read[0] is not None, "pyarrow did not read it"
+    views = []
+    for columns in read:
+        cells = Cells(path, names, columns, delimiter)
+        view = {}
+        for column in names:
+            try:
+                kind = "text" if cells.is_text(column) else "number"
+                values = cells.texts(column).tolist() if kind == "text" else cells.numbers(column).tolist()
+            except DatasetError as e:
+                kind, values = "error", str(e)
+            view[column] = kind, values, cells.missing(column).tolist()
+        views.append((len(cells), view))
+    assert repr(views[0]) == repr(views[1])  # repr: a missing number (nan) equals another
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"a,b,y\n1,2,3\n4,5\n", "row 3 has 2 values but the header names 3 columns"),
+    (b"a,b,y\n1,2,3\n4,5,6,7\n", "row 3 has 4 values"),
+    (b"a,y\n\xff\xfe,1\n", "is not UTF-8 text"),
+])
+def test_a_file_pyarrow_will_not_read_gets_the_c_parsers_message(tmp_path, data, message):
+    from minidl.data.csv_file import read_csv
+
+    path = tmp_path / "bad.csv"
+    path.write_bytes(data)
+    with pytest.raises(DatasetError, match=message):
+        read_csv(path)

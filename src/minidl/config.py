@@ -8,6 +8,7 @@ Nothing here imports torch, so ``minidl --help`` answers at once.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 from dataclasses import dataclass, field, fields
 
@@ -31,6 +32,7 @@ MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes seeds in [0, 2**64); j
 # the names of minidl.data.idx_sets.DATASETS (a test keeps the two equal), here without importing torch
 DATASETS = ("fashion-mnist", "mnist", "kmnist")
 MAX_IMAGE_SIZE = 512  # --image-size: a side of 512 pixels is already 262,144 inputs per image
+CHANNELS = (1, 3)  # --channels: grey, or colour (red, green, blue)
 TEST_FRACTION = 0.2  # the share held out where the data has no test split of its own
 TASKS = ("classify", "regress")  # what a CSV run does with its target
 TASK_ALIASES = {"classification": "classify", "regression": "regress"}
@@ -55,8 +57,8 @@ APPLIES_TO = {"shift": ("softmax", "mlp"), "label_smoothing": ("softmax", "mlp")
               "num_examples": ("linreg",), "toy": ("linreg",), "degree": ("polyreg",),
               "data_dir": ("softmax", "mlp"), "dataset": ("softmax", "mlp"), "images": ("softmax", "mlp"),
               "image_size": ("softmax", "mlp"), "test_fraction": ("linreg", "softmax", "mlp"),
-              "skip_bad_images": ("softmax", "mlp")}
-IMAGES_ONLY = ("image_size", "test_fraction", "skip_bad_images")  # the fields only --images reads
+              "skip_bad_images": ("softmax", "mlp"), "channels": ("softmax", "mlp")}
+IMAGES_ONLY = ("image_size", "channels", "test_fraction", "skip_bad_images")  # the fields only --images reads
 CSV_ONLY = ("task", "fill_missing", "test_csv", "folds", "fold", "metric")  # the fields only --csv reads
 
 
@@ -68,6 +70,19 @@ def option(default, help: str, *, flag: str | None = None, metavar: str | None =
 def check_lr(lr) -> float:
     """Return ``lr`` if it is a positive finite number, else raise ConfigError."""
     return check_positive("learning rate (--lr)", lr)
+
+
+def check_channels(channels) -> int:
+    """Return ``channels`` if it is 1 (grey) or 3 (colour), else raise ConfigError.
+
+    >>> check_channels(2)
+    Traceback (most recent call last):
+    ...
+    minidl.errors.ConfigError: --channels must be 1 (grey) or 3 (colour: red, green, blue), got 2
+    """
+    if isinstance(channels, bool) or not isinstance(channels, numbers.Integral) or channels not in CHANNELS:
+        raise ConfigError(f"--channels must be 1 (grey) or 3 (colour: red, green, blue), got {channels!r}")
+    return int(channels)
 
 
 def check_optimizer(impl: str, optimizer: str) -> None:
@@ -165,7 +180,9 @@ class TrainConfig:
     dataset: str = option("fashion-mnist", f"the IDX image set to train on: {', '.join(DATASETS)}")
     images: str | None = option(None, "train on a folder of images instead, a sub-folder per class: DIR/train/<class>/ "
                                 "and DIR/test/<class>/, or DIR/<class>/ split by --test-fraction", metavar="DIR")
-    image_size: int = option(28, "--images: each image is resized to SIZE x SIZE grey pixels", metavar="SIZE")
+    image_size: int = option(28, "--images: each image is resized to SIZE x SIZE pixels", metavar="SIZE")
+    channels: int = option(1, "--images: 1 (grey) or 3 (colour: red, green, blue); the model takes C x SIZE x "
+                           "SIZE inputs", metavar="C")
     test_fraction: float | None = option(None, f"--images as one tree, or --csv: the share (of each class) held "
                                          f"out for testing, seeded (default {TEST_FRACTION})", metavar="F")
     skip_bad_images: bool = option(False, "--images: skip unreadable files (counted in the summary) instead of "
@@ -303,6 +320,7 @@ class TrainConfig:
         """Raise ConfigError for an unknown --dataset or --images flags that do not go together."""
         check_choice("dataset", self.dataset, DATASETS)
         check_whole("image size (--image-size)", self.image_size, high=MAX_IMAGE_SIZE)
+        check_channels(self.channels)
         if self.test_fraction is not None and check_fraction("--test-fraction", self.test_fraction) == 0:
             raise ConfigError("--test-fraction 0 leaves no test images; give a share such as 0.2")
         if self.images is None:

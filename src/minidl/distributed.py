@@ -9,9 +9,14 @@ gradients before each step, so that every rank takes the step one process takes 
 
 - concise: torch.nn.parallel.DistributedDataParallel all-reduces each ``.grad`` during ``backward()``;
 - scratch: :class:`GradientSync`'s ``step()`` all-reduces the ``.grad`` tensors (one flat buffer);
-- manual: :class:`GradientSync`'s ``step()`` all-gathers every layer's factors (H, dZ). Stacked,
-  they are the whole batch's factors (each rank's dZ is of its own mean loss, so it is divided by
-  the world size), and the model's own optimizer then steps W -= lr H^T dZ from them, unchanged.
+- manual: :class:`GradientSync`'s ``step()`` sends whichever of two forms of the hand-written
+  gradients is cheaper (see :func:`sends_factors`): each rank's products H^T dZ (and dZ summed),
+  all-reduced as torch's DDP does, which the model's own optimizer steps from as ``Summed``; or
+  every layer's factors (H, dZ), all-gathered: stacked, they are the whole batch's factors (each
+  rank's dZ is of its own mean loss, so it is divided by the world size), and the optimizer steps
+  W -= lr H^T dZ from them, unchanged. Products cost each rank a share of the work and send
+  fan_in x fan_out numbers per layer; factors cost each rank the whole batch's product but send
+  only its batch's rows, fewer when the layers are wide.
 
 gloo on the CPU, NCCL on CUDA GPUs (one per process, ``cuda:LOCAL_RANK``). A rank that stops or
 dies makes the others' next collective fail at once (or after ``MINIDL_DIST_TIMEOUT`` seconds,
@@ -126,13 +131,14 @@ class World:
 class GradientSync:
     """An optimizer whose ``step()`` first averages the ranks' gradients, then steps the one it wraps.
 
-    A manual model (``model.grads``: per layer the factors (H, dZ)) all-gathers its factors; a
-    scratch model all-reduces its ``.grad`` tensors. One collective per step: the tensors go as
-    one flat buffer.
+    A manual model (``model.grads``: per layer the factors (H, dZ)) all-reduces their products or
+    all-gathers the factors themselves, as :func:`sends_factors` decides (``factors``: True or
+    False to choose); a scratch model all-reduces its ``.grad`` tensors. One collective per step:
+    the tensors go as one flat buffer.
     """
 
-    def __init__(self, model, optimizer, size: int):
-        self.model, self.optimizer, self.size = model, optimizer, size
+    def __init__(self, model, optimizer, size: int, factors: bool | None = None):
+        self.model, self.optimizer, self.size, self.factors = model, optimizer, size, factors
         self.param_groups = optimizer.param_groups
 
     def step(self) -> None:
@@ -142,8 +148,10 @@ class GradientSync:
     def sync(self) -> None:
         """Replace this rank's gradients with the ranks' average (manual: the whole batch's factors)."""
         if hasattr(self.model, "grads"):
-            if self.model.grads is not None:
-                self.model.grads = _gather_factors(self.model.grads, self.size)
+            grads = self.model.grads
+            if grads is not None:
+                factors = sends_factors(grads, self.size) if self.factors is None else self.factors
+                self.model.grads = (_gather_factors if factors else _sum_products)(grads, self.size)
         else:
             grads = [p.grad for p in self.model.parameters() if p.grad is not None]
             flat = torch.cat([g.reshape(-1) for g in grads])
@@ -160,6 +168,39 @@ class GradientSync:
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state)
+
+
+def sends_factors(grads, size: int) -> bool:
+    """Return whether the ranks should exchange their factors (H, dZ), not the products H^T dZ.
+
+    Per step and rank, factors cost the products of the other ranks' rows too, (size - 1) B (fan_in
+    fan_out) multiply-adds for a rank's B rows, and send B (fan_in + fan_out) numbers; products send
+    fan_in fan_out. Factors win when the numbers they save sending are worth more than the
+    multiply-adds they add: ``FLOPS_PER_NUMBER`` multiply-adds take as long as sending one number
+    (measured by benchmarks/bench_ddp.py on 2 processes over gloo).
+    """
+    saved = sum(H.shape[1] * dZ.shape[1] - len(H) * (H.shape[1] + dZ.shape[1]) for H, dZ in grads)
+    added = sum((size - 1) * len(H) * H.shape[1] * dZ.shape[1] for H, dZ in grads)
+    return saved * FLOPS_PER_NUMBER > added
+
+
+FLOPS_PER_NUMBER = 200
+
+
+def _sum_products(grads, size: int) -> list:
+    """Return every layer's gradient over the whole global batch as ``Summed``: each rank multiplies its own
+    factors into one flat buffer, and one all-reduce adds the ranks' buffers."""
+    from .params import Summed
+
+    sizes = [n for H, dZ in grads for n in (H.shape[1] * dZ.shape[1], dZ.shape[1])]
+    flat = grads[0][1].new_empty(sum(sizes))
+    parts = flat.split(sizes)
+    for (H, dZ), dW, db in zip(grads, parts[0::2], parts[1::2]):
+        torch.mm(H.T, dZ, out=dW.view(H.shape[1], dZ.shape[1]))
+        torch.sum(dZ, dim=0, out=db)
+    dist.all_reduce(flat)
+    flat /= size  # each rank's dZ is of its own mean loss: their mean is the whole batch's
+    return [Summed(dW.view(H.shape[1], dZ.shape[1]), db) for (H, dZ), dW, db in zip(grads, parts[0::2], parts[1::2])]
 
 
 def _gather_factors(grads, size: int) -> list:

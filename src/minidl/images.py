@@ -6,6 +6,10 @@ the model pixel for pixel. A photo is cleaned up the way the data set's images w
 when its background is light, cropped to the object, scaled so its longer side is 28 pixels and
 centred. Grey levels are scaled by the file's bit depth (8 or 16 bits), and a transparent
 background is filled with whichever of black or white sets the object off.
+
+An image folder run with ``--channels 3`` reads its files by the same rules in colour
+(:func:`read_rgb`): grey and palette files become RGB, transparency is filled in by the grey rule's
+background choice, 16-bit grey is scaled as above.
 """
 from __future__ import annotations
 
@@ -59,6 +63,21 @@ def read_grey(path) -> np.ndarray:
 
     Files over MAX_PIXELS pixels are refused from their header, before anything is decoded.
     """
+    return _read(path, _grey)
+
+
+def read_rgb(path) -> np.ndarray:
+    """Return an image file as a (height, width, 3) uint8 RGB array, alpha filled in as read_grey's.
+
+    Grey and palette files become RGB (a grey file's three channels equal read_grey's levels);
+    16-bit grey is scaled by bit depth as read_grey's. A 16-bit RGB file comes as PIL decodes it:
+    the top 8 bits of each channel (within one level of read_grey's rounding).
+    """
+    return _read(path, _rgb)
+
+
+def _read(path, decode) -> np.ndarray:
+    """Return ``decode(image)`` of the opened file; DatasetError for a missing, unreadable or too large file."""
     from PIL import Image, UnidentifiedImageError
 
     size = None
@@ -68,7 +87,7 @@ def read_grey(path) -> np.ndarray:
             with Image.open(f) as im:
                 size = im.size
                 if size[0] * size[1] <= MAX_PIXELS:
-                    return _grey(im)
+                    return decode(im)
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such image file") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
@@ -86,18 +105,30 @@ def _grey(im) -> np.ndarray:
         return ((values * 255 + top // 2) // top).astype(np.uint8)
     if im.has_transparency_data:
         rgba = im.convert("RGBA")
-        return _composite(np.asarray(rgba.convert("L"), dtype=np.int64),
-                          np.asarray(rgba.getchannel("A"), dtype=np.int64))
+        grey = np.asarray(rgba.convert("L"), dtype=np.int64)
+        return _composite(grey, grey, np.asarray(rgba.getchannel("A"), dtype=np.int64))
     return np.array(im.convert("L"))
 
 
-def _composite(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Return grey levels laid over the background that sets them off: white under a dark object."""
+def _rgb(im) -> np.ndarray:
+    if im.mode.startswith("I"):  # 16-bit grey: read_grey's scaling, in all three channels
+        return np.repeat(_grey(im)[:, :, None], 3, axis=2)
+    if im.has_transparency_data:
+        rgba = im.convert("RGBA")
+        levels = np.asarray(rgba, dtype=np.int64)  # (H, W, 4)
+        grey = np.asarray(rgba.convert("L"), dtype=np.int64)  # read_grey's levels choose the background
+        return _composite(levels[:, :, :3], grey, levels[:, :, 3])
+    return np.array(im.convert("RGB"))
+
+
+def _composite(levels: np.ndarray, grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Return levels (H, W) or (H, W, 3) laid over the background that sets the grey off: white under a dark object."""
     covered = alpha.sum()
     if covered == 0:  # fully transparent: nothing to see
-        return np.zeros(grey.shape, dtype=np.uint8)
+        return np.zeros(levels.shape, dtype=np.uint8)
     background = 255 if (grey * alpha).sum() / covered < 128 else 0  # then inverted as any light photo
-    return ((grey * alpha + background * (255 - alpha) + 127) // 255).astype(np.uint8)
+    alpha = alpha[:, :, None] if levels.ndim == 3 else alpha  # one alpha for the three channels
+    return ((levels * alpha + background * (255 - alpha) + 127) // 255).astype(np.uint8)
 
 
 def _light_background(grey: np.ndarray) -> bool:

@@ -226,7 +226,7 @@ def predict_files(run_or_checkpoint, inputs: list[str], *, invert: str = "auto",
             raise ConfigError(f"{run.path} was trained on an image folder: new images are read as its images "
                               f"were; leave out {'--raw' if raw else '--invert'}")
 
-        images = [torch.from_numpy(decode_image(p, run.config.image_size)) for p in inputs]
+        images = [torch.from_numpy(decode_image(p, run.config.image_size, run.config.channels)) for p in inputs]
     else:
         images = [load_image(p, invert=invert, raw=raw) for p in inputs]  # each (28, 28) uint8
     lines = [f"{path}: holds no object (no pixel stands out from the background); nothing to classify"

@@ -22,7 +22,8 @@ from torch import Tensor
 from minidl.activations import get_activation
 from minidl.config import check_dropout
 from minidl.params import Factored as Model
-from minidl.params import Loss, MaskGenerator, Optimizer, check_inputs, dropout_generator, init_params, mlp_shapes
+from minidl.params import (Loss, MaskGenerator, Optimizer, Summed, check_inputs, dropout_generator, init_params,
+                           mlp_shapes)
 from minidl.scratch import accuracy, linreg, log_softmax, softmax  # noqa: F401  (forwards with nothing to differentiate)
 
 
@@ -63,17 +64,28 @@ def sgd(layers, grads, lr: float, weight_decay: float = 0.0, velocities=(), mome
     The gradient is of a *mean* loss, so this is lr times the average per-example gradient.
     With ``momentum`` the gradient G = H^T dZ + weight_decay W is written out, for each layer's
     velocities in ``velocities`` (vW1, vb1, vW2, ...: one per parameter): v = momentum v + G, then W -= lr v, or lr (G + momentum v)
-    with ``nesterov``, as torch.optim.SGD (the decay goes into the velocity there too).
+    with ``nesterov``, as torch.optim.SGD (the decay goes into the velocity there too). A layer whose
+    gradient comes multiplied out (``Summed``: data-parallel ranks' products, summed) steps G = dW +
+    weight_decay W by the same rules.
     """
-    for i, ((W, b), (H, dZ)) in enumerate(zip(layers, grads)):
-        if not momentum:
+    for i, ((W, b), grad) in enumerate(zip(layers, grads)):
+        if isinstance(grad, Summed):  # several processes' H^T dZ, summed (minidl.distributed): G = that + lambda W
+            G, db = grad.dW.add(W, alpha=weight_decay), grad.db.clone()
+        elif not momentum:
+            H, dZ = grad
             W.addmm_(H.T, dZ, beta=1 - lr * weight_decay, alpha=-lr)  # W = (1 - lr lambda) W - lr H^T dZ
             b.sub_(dZ.sum(dim=0), alpha=lr)
             continue
-        for param, grad, v in ((W, torch.addmm(W, H.T, dZ, beta=weight_decay), velocities[2 * i]),
-                               (b, dZ.sum(dim=0), velocities[2 * i + 1])):  # G = H^T dZ + lambda W; sum of dZ
-            v.mul_(momentum).add_(grad)  # v = momentum v + G
-            param.sub_(grad.add_(v, alpha=momentum) if nesterov else v, alpha=lr)
+        else:
+            H, dZ = grad
+            G, db = torch.addmm(W, H.T, dZ, beta=weight_decay), dZ.sum(dim=0)  # G = H^T dZ + lambda W; sum of dZ
+        if not momentum:
+            W.sub_(G, alpha=lr)
+            b.sub_(db, alpha=lr)
+            continue
+        for param, g, v in ((W, G, velocities[2 * i]), (b, db, velocities[2 * i + 1])):
+            v.mul_(momentum).add_(g)  # v = momentum v + G
+            param.sub_(g.add_(v, alpha=momentum) if nesterov else v, alpha=lr)
 
 
 class SGD(Optimizer):

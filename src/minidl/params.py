@@ -24,6 +24,7 @@ Contracts the twins keep:
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -268,6 +269,14 @@ class Sequential(nn.Sequential):
 
 
 
+class Summed(NamedTuple):
+    """One layer's gradient multiplied out, (dL/dW, dL/db): what data-parallel ranks' factors become once
+    each rank has multiplied its own and the ranks have summed them (minidl.distributed.GradientSync)."""
+
+    dW: Tensor
+    db: Tensor
+
+
 class Factored(Params):
     """Parameters with a hand-written backward pass (the manual twin): no autograd, gradients as factors.
 
@@ -275,7 +284,8 @@ class Factored(Params):
     model's ``backward(dY)`` keeps, per layer, the two factors ``(H, dZ)`` in ``self.grads``, and an
     optimizer steps from them (``manual.SGD``: W -= lr H^T dZ in one product) or multiplies them
     out (:meth:`canonical_grads`). ``self.saved`` holds what the last training-mode forward kept
-    for backward.
+    for backward. Under data-parallel training a layer's entry may be :class:`Summed` instead: the
+    ranks' products, already multiplied out and summed.
     """
 
     def __init__(self, params: dict[str, Tensor]):
@@ -294,7 +304,8 @@ class Factored(Params):
         """Return each parameter's gradient, multiplied out of the last backward's factors."""
         if self.grads is None:
             return {name: None for name in self.names}
-        grads = [g for H, dZ in self.grads for g in (H.T @ dZ, dZ.sum(dim=0))]
+        grads = [g for grad in self.grads
+                 for g in (grad if isinstance(grad, Summed) else (grad[0].T @ grad[1], grad[1].sum(dim=0)))]
         return dict(zip(self.names, grads))
 
 

@@ -34,8 +34,14 @@ def _numpy(x) -> np.ndarray:
 
 
 def _as_images(images) -> np.ndarray:
-    """Return images (N, 28, 28), (N, 1, 28, 28) or flat (N, 784) as square (N, side, side)."""
-    flat = _numpy(images).reshape(len(images), -1)  # (N, side * side)
+    """Return images as imshow draws them: grey (N, side, side), colour (N, side, side, 3).
+
+    Grey images come as (N, 28, 28), (N, 1, 28, 28) or flat (N, 784); colour ones as (N, 3, side, side).
+    """
+    images = _numpy(images)
+    if images.ndim == 4 and images.shape[1] == 3:
+        return images.transpose(0, 2, 3, 1)
+    flat = images.reshape(len(images), -1)  # (N, side * side)
     side = math.isqrt(flat.shape[1])
     if side * side != flat.shape[1]:
         raise ValueError(f"images must be square, got {flat.shape[1]} pixels per image")
@@ -43,7 +49,7 @@ def _as_images(images) -> np.ndarray:
 
 
 def _draw_image(ax, image: np.ndarray, title: str, color: str, vrange, framed: bool = False):
-    """Draw one grey image (side, side) in `ax` with a coloured title; `framed` adds a red frame."""
+    """Draw a grey (side, side) or RGB (side, side, 3) image in `ax` with a coloured title; `framed`: a red frame."""
     # Stored as a bright garment on a black background: shown as stored, no inversion.
     ax.imshow(image, cmap="gray", vmin=vrange[0], vmax=vrange[1], interpolation="nearest")
     ax.set_title(title, color=color, fontsize=9)
@@ -59,7 +65,7 @@ def _image_grid(images, titles, colors, framed, path, cols: int, suptitle: str) 
     """Return the path of a PNG grid of the first len(titles) images, one titled cell each."""
     if not titles:
         raise ValueError("there are no images to plot (n must be >= 1 and images non-empty)")
-    images = _as_images(images)[: len(titles)]  # (n, side, side)
+    images = _as_images(images)[: len(titles)]  # (n, side, side) or (n, side, side, 3)
     if images.dtype == np.uint8:
         vrange = (0, 255)
     elif images.min() >= 0 and images.max() <= 1:
@@ -94,7 +100,7 @@ def plot_image_grid(images, labels, class_names, path, *, n=18, cols=9) -> Path:
 def plot_predictions(images, labels, predictions, class_names, path, *, n=18, cols=6) -> Path:
     """Return the path of a PNG grid of `n` images titled "true / predicted", mistakes in red.
 
-    images: (N, 28, 28) uint8 or float; labels, predictions: (N,) class indices.
+    images: (N, 28, 28) uint8 or float, or colour (N, 3, side, side); labels, predictions: (N,) class indices.
     """
     labels = _numpy(labels).reshape(-1)[:n].astype(int)
     predictions = _numpy(predictions).reshape(-1)[:n].astype(int)

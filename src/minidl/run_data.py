@@ -40,7 +40,7 @@ class RunData:
     source: str
     class_names: tuple[str, ...] = ()
     val: Loader | None = None  # --val-fraction: the share of the training set held out (see with_validation)
-    test_images: torch.Tensor | None = None  # uint8 (N, 28, 28), for the predictions plot
+    test_images: torch.Tensor | None = None  # uint8 (N, 28, 28) or (N, 3, size, size), for the predictions plot
     table: dict = field(default_factory=dict)  # CSV runs: feature names, target and standardizer
     dataset: str | None = None  # an IDX set's name (fashion-mnist, mnist, kmnist), or "images"
     data_root: str | None = None  # an IDX set: the folder it was read from, absolute
@@ -221,12 +221,13 @@ def load_run_data(config: TrainConfig, device, arrays=None, class_names=None, *,
     if config.images:
         from .data.image_folder import load_image_folder
 
-        images = load_image_folder(config.images, size=config.image_size, test_fraction=config.test_fraction,
-                                   seed=config.seed, skip_bad=config.skip_bad_images)
+        images = load_image_folder(config.images, size=config.image_size, channels=config.channels,
+                                   test_fraction=config.test_fraction, seed=config.seed,
+                                   skip_bad=config.skip_bad_images)
         return RunData(
             train=training(images.X_train, images.y_train),
             test=Loader(images.X_test, images.y_test, EVAL_BATCH, device=device),
-            num_inputs=config.image_size ** 2, num_outputs=len(images.class_names), classifies=True,
+            num_inputs=config.channels * config.image_size ** 2, num_outputs=len(images.class_names), classifies=True,
             source=images.describe(), class_names=images.class_names, test_images=images.X_test,
             dataset="images", images_root=str(images.root), notes=images.counts(),
             labels_sha256=labels_fingerprint(images.y_train, images.y_test),

@@ -1,7 +1,10 @@
-"""A CSV file's cells, read by pandas' C parser, with errors that name the file, row and column.
+"""A CSV file's cells, read by a real CSV engine, with errors that name the file, row and column.
 
-The header row names the columns; the delimiter (comma, semicolon or tab) is whichever the header
-holds most of. A column is numbers, or text when none of its cells is a number; a cell written
+pyarrow's multi-threaded reader reads the file when it is installed (it is one of minidl's
+requirements); a file it will not read (a short row, a stray quote, text that is not UTF-8) goes to
+pandas' C parser, which reads it the same way or names the row it cannot read. Both give the same
+cells (``tests/test_tables.py`` holds them equal on tricky tables). The header row names the
+columns; the delimiter (comma, semicolon or tab) is whichever the header holds most of. A column is numbers, or text when none of its cells is a number; a cell written
 ``NA``, ``N/A``, ``nan`` or left empty is missing. Rows are named as a spreadsheet shows them (the
 header is row 1); working out those numbers costs a second, plain-Python pass over the file, made
 only when a message needs one or the table has missing cells (a short row reads as missing cells).
@@ -35,15 +38,15 @@ FLOAT32_MAX = 3.4028234663852886e38  # the models train in float32: a larger val
 
 @dataclass(frozen=True, eq=False)
 class Cells:
-    """The cells of a CSV table: one pandas column per name, numbers (float64) or text (str), NaN where missing."""
+    """The cells of a CSV table: one pandas Series per name, numbers (float64) or text (str), NaN where missing."""
 
     path: Path
     names: tuple[str, ...]
-    frame: object = field(repr=False)  # pandas.DataFrame
+    columns: dict = field(repr=False)  # name -> pandas.Series (kept apart: never copied into one 2-D block)
     delimiter: str = ","
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self.columns[self.names[0]])
 
     def row(self, i: int) -> int:
         """Return the spreadsheet row (the header is row 1) of data row ``i`` (0-based)."""
@@ -55,14 +58,16 @@ class Cells:
 
     def missing(self, name: str) -> np.ndarray:
         """Return which cells of column ``name`` are missing, bool (n,)."""
-        return self.frame[name].isna().to_numpy()
+        if name not in self._missing:
+            self._missing[name] = self.columns[name].isna().to_numpy()
+        return self._missing[name]
 
     def first_missing(self, names, rows=None) -> tuple[int, str] | None:
         """Return (data row, column) of the first missing cell among ``names`` (in ``rows``), or None."""
         if not self._has_missing:
             return None
         rows = np.arange(len(self)) if rows is None else np.asarray(rows)
-        gaps = self.frame[list(names)].isna().to_numpy()[rows]
+        gaps = np.stack([self.missing(name)[rows] for name in names], axis=1)
         if not gaps.any():
             return None
         k, j = np.argwhere(gaps)[0]
@@ -81,7 +86,7 @@ class Cells:
             i = int(np.flatnonzero(~self.missing(name))[0])
             self._not_a_number(i, name, "the column holds text")
         values = self._numeric[name]
-        bad = ~np.isfinite(values) & ~self.missing(name) | (np.abs(np.nan_to_num(values)) > FLOAT32_MAX)
+        bad = ~(np.abs(values) <= FLOAT32_MAX) & ~self.missing(name)  # inf, a NaN written as a number, huge
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             if np.isfinite(values[i]):
@@ -95,7 +100,7 @@ class Cells:
 
     def texts(self, name: str) -> np.ndarray:
         """Return column ``name`` as stripped strings (n,) of dtype object, None where missing."""
-        column = self.frame[name]
+        column = self.columns[name]
         values = column.astype(str).str.strip().to_numpy(dtype=object)
         values[column.isna().to_numpy()] = None
         return values
@@ -110,8 +115,12 @@ class Cells:
         return {}
 
     @cached_property
+    def _missing(self) -> dict:  # the columns' missing() found already
+        return {}
+
+    @cached_property
     def _has_missing(self) -> bool:
-        return bool(self.frame.isna().to_numpy().any())
+        return any(self.missing(name).any() for name in self.names)
 
     @cached_property
     def _numeric(self) -> dict:
@@ -119,7 +128,7 @@ class Cells:
 
         out = {}
         for name in self.names:
-            column = self.frame[name]
+            column = self.columns[name]
             if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
                 out[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
             else:
@@ -155,10 +164,64 @@ class Cells:
 
 def read_csv(path, *, min_rows: int = 1) -> Cells:
     """Return the cells of the CSV file at ``path``: header-named columns, at least ``min_rows`` data rows."""
-    import pandas as pd
-
     path = Path(path)
     names, delimiter = _header(path)
+    columns = read_by_arrow(path, names, delimiter)
+    if columns is None:
+        columns = read_by_pandas(path, names, delimiter)
+    cells = Cells(path, names, columns, delimiter)
+    if len(cells) < min_rows:
+        raise DatasetError(f"{path} has {len(cells)} data row(s) below its header; it needs at least {min_rows}")
+    if cells._has_missing:  # a short row reads as missing cells: tell the two apart
+        for line, row in cells._lines:
+            if len(row) != len(names):
+                raise DatasetError(f"{path}: row {line} has {len(row)} values but the header names "
+                                   f"{plural(len(names), 'column')}; give every row one value per column")
+    return cells
+
+
+# The column types pyarrow infers that are kept as it reads them: numbers, True/False (as pandas
+# reads them too), and no value at all. Any other (a date, a time) is read again as the text it is.
+_KEPT = ("is_integer", "is_floating", "is_boolean", "is_null")
+
+
+def read_by_arrow(path: Path, names: tuple[str, ...], delimiter: str):
+    """Return the file's columns, {name: pandas.Series}, read by pyarrow's CSV reader (all cores), or None when
+    pyarrow is not installed or will not read the file (then pandas' C parser reads it, naming any bad row)."""
+    try:
+        import pyarrow as pa
+        from pyarrow import csv as arrow_csv
+    except ImportError:
+        return None
+    parse = arrow_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+    def convert(**options):
+        return arrow_csv.ConvertOptions(null_values=list(MISSING), strings_can_be_null=True,
+                                        quoted_strings_can_be_null=True, **options)
+    try:
+        table = arrow_csv.read_csv(path, parse_options=parse, convert_options=convert())
+        if table.num_columns != len(names):
+            return None
+        redo = [name for name, kind in zip(table.column_names, table.schema.types)
+                if not any(getattr(pa.types, test)(kind) for test in _KEPT)]
+        if redo:  # dates and times as the text the file holds, as pandas' parser reads them
+            texts = arrow_csv.read_csv(path, parse_options=parse, convert_options=convert(
+                include_columns=redo, column_types={name: pa.string() for name in redo}))
+            for name in redo:
+                table = table.set_column(table.column_names.index(name), name, texts.column(name))
+    except (pa.ArrowException, OSError):
+        return None
+    columns = {}
+    for name, column in zip(names, table.columns):
+        if pa.types.is_null(column.type):  # a column of missing cells: NaN, as pandas' parser gives
+            column = column.cast(pa.float64())
+        columns[name] = column.to_pandas()
+    return columns
+
+
+def read_by_pandas(path: Path, names: tuple[str, ...], delimiter: str):
+    """Return the file's columns, {name: pandas.Series}, read by pandas' C parser; DatasetError naming a bad row."""
+    import pandas as pd
+
     try:
         frame = pd.read_csv(path, sep=delimiter, header=0, index_col=False, na_values=list(MISSING),
                             keep_default_na=False, encoding="utf-8-sig", low_memory=False)
@@ -173,16 +236,7 @@ def read_csv(path, *, min_rows: int = 1) -> Cells:
         raise DatasetError(f"{path} is not valid CSV ({str(e).strip().splitlines()[-1]})") from None
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame(columns=names)
-    frame.columns = list(names)
-    cells = Cells(path, names, frame, delimiter)
-    if len(cells) < min_rows:
-        raise DatasetError(f"{path} has {len(cells)} data row(s) below its header; it needs at least {min_rows}")
-    if cells._has_missing:  # a short row reads as missing cells: tell the two apart
-        for line, row in cells._lines:
-            if len(row) != len(names):
-                raise DatasetError(f"{path}: row {line} has {len(row)} values but the header names "
-                                   f"{plural(len(names), 'column')}; give every row one value per column")
-    return cells
+    return {name: frame.iloc[:, j] for j, name in enumerate(names)}
 
 
 def _header(path: Path) -> tuple[tuple[str, ...], str]:

@@ -8,11 +8,14 @@ are left alone. Within a split the images come in the order of their file names,
 so a set written as ``<index>.png`` keeps its order.
 
 Each image is decoded by the rules ``minidl predict`` uses (``minidl.images.read_grey``: 8- or
-16-bit grey levels scaled by bit depth, alpha filled in), taken in the form it is in: an image
+16-bit grey levels scaled by bit depth, alpha filled in; with ``channels=3``,
+``minidl.images.read_rgb``: the same rules in colour), taken in the form it is in: an image
 already ``size`` x ``size`` passes pixel for pixel, any other is resized whole to that square (no
-inversion, crop or centring). An unreadable file stops the load, named, unless ``skip_bad``: then
-it is left out and counted. The decoded arrays are cached (see minidl.data.cache), keyed by every
-file's path, size and modification time and the image size.
+inversion, crop or centring). Grey images are stored (N, size, size); colour ones channels first,
+(N, 3, size, size) as torch's convolutions take them, so a model flattens either alike. An
+unreadable file stops the load, named, unless ``skip_bad``: then it is left out and counted. The
+decoded arrays are cached (see minidl.data.cache), keyed by every file's path, size and
+modification time, the image size and the channel count.
 """
 from __future__ import annotations
 
@@ -23,22 +26,22 @@ import numpy as np
 import torch
 
 from minidl.checks import check_fraction
-from minidl.config import TEST_FRACTION
+from minidl.config import TEST_FRACTION, check_channels
 from minidl.data.cache import decoded_folder, read_arrays, write_arrays
 from minidl.data.split import stratified_split
 from minidl.errors import ConfigError, DatasetError
-from minidl.images import read_grey
+from minidl.images import read_grey, read_rgb
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 SPLITS = ("train", "test")
-_CACHED = ("images", "readable")  # (N, size, size) uint8 in listing order; (N,) bool
+_CACHED = ("images", "readable")  # (N, size, size) or (N, 3, size, size) uint8 in listing order; (N,) bool
 
 
 @dataclass(frozen=True)
 class ImageFolder:
     """An image folder's arrays, class names and what was left out."""
 
-    X_train: torch.Tensor  # uint8 (N, size, size)
+    X_train: torch.Tensor  # uint8 (N, size, size), or (N, 3, size, size) in colour
     y_train: torch.Tensor  # int64 (N,)
     X_test: torch.Tensor
     y_test: torch.Tensor
@@ -51,8 +54,9 @@ class ImageFolder:
         """Return e.g. ``image folder /data/pets (train/ and test/): 800 train, 200 test images, 2 classes``."""
         split = "train/ and test/" if self.test_fraction is None else f"one tree, {self.test_fraction:g} held out"
         skipped = f"; {len(self.skipped)} unreadable files skipped" if self.skipped else ""
-        return (f"image folder {self.root} ({split}): {len(self.X_train)} train, {len(self.X_test)} test "
-                f"images of {self.X_train.shape[1]}x{self.X_train.shape[2]}, {len(self.class_names)} classes{skipped}")
+        colour = " colour" if self.X_train.ndim == 4 else ""
+        return (f"image folder {self.root} ({split}): {len(self.X_train)} train, {len(self.X_test)} test{colour} "
+                f"images of {self.X_train.shape[-2]}x{self.X_train.shape[-1]}, {len(self.class_names)} classes{skipped}")
 
     def counts(self) -> dict:
         """Return the image counts and the skipped files, for a run's summary."""
@@ -60,26 +64,30 @@ class ImageFolder:
                 "skipped_images": list(self.skipped)}
 
 
-def decode_image(path, size: int) -> np.ndarray:
-    """Return an image file as a (size, size) uint8 array: read_grey's levels, resized only if needed."""
-    grey = read_grey(path)
-    if grey.shape != (size, size):
+def decode_image(path, size: int, channels: int = 1) -> np.ndarray:
+    """Return an image file as a (size, size) uint8 array, or (3, size, size) with ``channels=3``.
+
+    The levels are read_grey's (read_rgb's in colour), resized only if the file is not size x size.
+    """
+    pixels = read_grey(path) if channels == 1 else read_rgb(path)  # (H, W) or (H, W, 3)
+    if pixels.shape[:2] != (size, size):
         from PIL import Image
 
-        grey = np.array(Image.fromarray(grey).resize((size, size), Image.LANCZOS))
-    return grey
+        pixels = np.array(Image.fromarray(pixels).resize((size, size), Image.LANCZOS))
+    return pixels if channels == 1 else np.ascontiguousarray(pixels.transpose(2, 0, 1))
 
 
-def load_image_folder(root, *, size: int = 28, test_fraction: float | None = None, seed: int = 0,
-                      skip_bad: bool = False) -> ImageFolder:
+def load_image_folder(root, *, size: int = 28, channels: int = 1, test_fraction: float | None = None,
+                      seed: int = 0, skip_bad: bool = False) -> ImageFolder:
     """Return the folder's images as arrays; raise DatasetError naming the folder, class or file at fault."""
     root = Path(root).expanduser().resolve()
+    channels = check_channels(channels)
     splits, classes = _list(root)
     if len(splits) == 2 and test_fraction is not None:
         raise ConfigError(f"--test-fraction splits one tree of class folders, but {root} has its own "
                           "train/ and test/; leave out --test-fraction")
     files = [path for split in splits.values() for _, path in split]
-    images, readable = _decode(root, files, size, skip_bad)
+    images, readable = _decode(root, files, size, channels, skip_bad)
     labels = np.array([label for split in splits.values() for label, _ in split], dtype=np.int64)
     if len(splits) == 2:
         n_train = len(splits["train"])
@@ -137,24 +145,26 @@ def _is_image(path: Path, under: Path) -> bool:
     return not hidden and path.suffix.lower() in EXTENSIONS and path.is_file()
 
 
-def _decode(root: Path, files: list[Path], size: int, skip_bad: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Return (images (N, size, size) uint8, readable (N,) bool), from the cache where it holds them."""
-    folder = decoded_folder(files, "image-folder", f"size {size}")
+def _decode(root: Path, files: list[Path], size: int, channels: int,
+            skip_bad: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Return (images (N, size, size) or (N, 3, size, size) uint8, readable (N,) bool), cached where it can."""
+    folder = decoded_folder(files, "image-folder", f"size {size}", f"channels {channels}")
+    shape = (len(files), size, size) if channels == 1 else (len(files), channels, size, size)
 
     def check(arrays):
-        if arrays[0].shape != (len(files), size, size) or arrays[1].shape != (len(files),):
+        if arrays[0].shape != shape or arrays[1].shape != (len(files),):
             raise ValueError("cached arrays of another shape")
 
     cached = read_arrays(folder, _CACHED, check)
     if cached is not None:
         images, readable = cached
         if not skip_bad and not readable.all():  # decoded before with --skip-bad-images
-            _decode_one(files[int(np.flatnonzero(~readable)[0])], size, skip_bad)  # raises, naming it
+            _decode_one(files[int(np.flatnonzero(~readable)[0])], size, channels, skip_bad)  # raises, naming it
         return images, readable
-    images = np.zeros((len(files), size, size), dtype=np.uint8)
+    images = np.zeros(shape, dtype=np.uint8)
     readable = np.ones(len(files), dtype=bool)
     for i, path in enumerate(files):
-        image = _decode_one(path, size, skip_bad)
+        image = _decode_one(path, size, channels, skip_bad)
         if image is None:
             readable[i] = False
         else:
@@ -163,10 +173,10 @@ def _decode(root: Path, files: list[Path], size: int, skip_bad: bool) -> tuple[n
     return images, readable
 
 
-def _decode_one(path: Path, size: int, skip_bad: bool) -> np.ndarray | None:
+def _decode_one(path: Path, size: int, channels: int, skip_bad: bool) -> np.ndarray | None:
     """Return the decoded image; None for an unreadable file when ``skip_bad``, else DatasetError naming it."""
     try:
-        return decode_image(path, size)
+        return decode_image(path, size, channels)
     except DatasetError as e:
         if skip_bad:
             return None

@@ -65,7 +65,7 @@ class Loader:
         self.X, self.y = X, y.to(self.device)
         self.shuffle, self.drop_last = shuffle, drop_last
         self.shift = _whole(shift, "shift", 0)
-        if self.shift and (X.ndim != 3 or X.shape[1] != X.shape[2]):
+        if self.shift and (X.ndim not in (3, 4) or X.shape[-1] != X.shape[-2]):  # (N, side, side), (N, C, side, side)
             raise ConfigError(f"shift = {shift} moves square images, but the examples have shape "
                               f"{tuple(X.shape[1:])}; leave out --shift")
         self.generator = torch.Generator().manual_seed(seed)
@@ -130,6 +130,8 @@ class Loader:
 def shifted(X: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
     """Return images (B, side, side) each moved by its own random (dy, dx) in [-shift, shift], zeros filling in.
 
+    Colour images (B, C, side, side) move all their channels alike.
+
     Data augmentation, on the batch as the loader yields it (the model never sees it): a garment a
     pixel or two off centre is still the same garment. The offsets come from ``generator``.
 
@@ -144,4 +146,7 @@ def shifted(X: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Te
     padded = torch.nn.functional.pad(X, (shift, shift, shift, shift))  # (B, side + 2 shift, side + 2 shift)
     grid = torch.arange(side, device=X.device) + shift  # (side,): where the unshifted image sits
     rows, cols = grid - offsets[0], grid - offsets[1]  # (B, side) each: the source row/column of each pixel
-    return padded[torch.arange(B, device=X.device)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    pixels = (torch.arange(B, device=X.device)[:, None, None], rows[:, :, None], cols[:, None, :])
+    if X.ndim == 4:  # (B, C, ...): index (B, ..., C), then put the channels back first
+        return padded.permute(0, 2, 3, 1)[pixels].permute(0, 3, 1, 2)
+    return padded[pixels]

@@ -58,7 +58,7 @@ class Standardizer:
     def transform(self, X: torch.Tensor) -> torch.Tensor:
         """Return (X - mean) / std for X (n, d), in X's dtype."""
         mean, std = (torch.tensor(v, dtype=torch.float64, device=X.device) for v in (self.mean, self.std))
-        return ((X.double() - mean) / std).to(X.dtype)
+        return (X.double() - mean).div_(std).to(X.dtype)
 
     def inverse(self, Z: torch.Tensor) -> torch.Tensor:
         """Return Z * std + mean: standardised values (n, d) back in their own units."""
@@ -124,7 +124,11 @@ class Encoder:
         return cls(tuple(columns), fill_missing)
 
     def encode(self, cells: Cells, rows=None) -> torch.Tensor:
-        """Return the inputs of ``rows`` (all by default) as float64 (n, len(names)), unstandardised."""
+        """Return the inputs of ``rows`` (all by default) as float64 (n, len(names)), unstandardised.
+
+        The tensor is a (n, d) view of a column-major block: each input is written as one contiguous
+        row of a (d, n) array (a million-row table is copied column by column, never cell by cell);
+        take ``.contiguous()`` of what a model reads."""
         rows = np.arange(len(cells)) if rows is None else np.asarray(rows)
         if not self.fill_missing and (gap := cells.first_missing([c.name for c in self.columns], rows)):
             i, name = gap
@@ -133,11 +137,12 @@ class Encoder:
                                "(numbers: the training mean; text: a 'missing' category)")
         import pandas as pd  # here, not at the top: a run on images never pays for importing it
 
-        parts = []
+        block, start = np.empty((len(self.names), len(rows))), 0
         for column in self.columns:
             if column.categories is None:
-                values = cells.numbers(column.name)[rows]
-                parts.append(np.where(np.isnan(values), column.mean, values)[:, None])
+                np.take(cells.numbers(column.name), rows, out=block[start])
+                block[start, np.isnan(block[start])] = column.mean
+                start += 1
                 continue
             if not cells.is_text(column.name) and not cells.missing(column.name)[rows].all():
                 raise DatasetError(f"{cells.path}: column {column.name!r} holds numbers, but the training table's "
@@ -150,8 +155,9 @@ class Encoder:
                 raise DatasetError(f"{cells.path}: row {cells.row(int(rows[i]))}, column {column.name!r}: "
                                    f"{texts[i]!r} is a category the training table never had (it had "
                                    f"{', '.join(column.categories)}); a model cannot read an unseen category")
-            parts.append(np.eye(len(column.categories))[codes])
-        return torch.from_numpy(np.concatenate(parts, axis=1) if parts else np.zeros((len(rows), 0)))
+            block[start:start + len(column.categories)] = np.eye(len(column.categories))[:, codes]
+            start += len(column.categories)
+        return torch.from_numpy(block).t()
 
     def to_dict(self) -> dict:
         """Return the encoder as JSON-ready data (the inverse of :meth:`from_dict`)."""
@@ -187,7 +193,7 @@ class Table:
 
     y is (n,) int64 class indices into ``classes`` for a classifier; else (n, 1) float32 in the
     target's own units (its log with ``log_target``), with ``target_standardizer`` fitted for a
-    trainer that fits a standardised target. ``raw_X`` holds the inputs before standardisation.
+    trainer that fits a standardised target. ``raw_X`` holds the inputs before standardisation (float64).
     """
 
     X: torch.Tensor
@@ -331,8 +337,8 @@ def _build(cells, rows, target, classes, log_target, standardize, *, fill_missin
     else:
         standardizer = Standardizer.fit(raw_X) if standardize else Standardizer.identity(raw_X.shape[1])
         target_standardizer = None if classes else Standardizer.fit(y)
-    return Table(standardizer.transform(raw_X).float(), y, encoder.names, target, standardizer, target_standardizer,
-                 raw_X.float(), encoder, tuple(classes), log_target, standardize, cells, np.asarray(rows))
+    return Table(standardizer.transform(raw_X).float().contiguous(), y, encoder.names, target, standardizer, target_standardizer,
+                 raw_X, encoder, tuple(classes), log_target, standardize, cells, np.asarray(rows))
 
 
 def _check_columns(cells: Cells, encoder: Encoder, target: str | None, need_target: bool = False) -> None:
@@ -356,4 +362,4 @@ def read_rows(path, encoder: Encoder, target: str | None = None) -> torch.Tensor
     """
     cells = read_csv(path, min_rows=1)
     _check_columns(cells, encoder, target)
-    return encoder.encode(cells).float()
+    return encoder.encode(cells).float().contiguous()
