@@ -4,8 +4,10 @@
 
 One file, written to a temp folder (float values, a header row, the last column the target), is
 read by each contender in the same run, the median of ``--repeats``:
-- ``pandas.read_csv``: the file into a DataFrame, nothing else;
-- ``minidl.data.csv_file.read_csv``: minidl's reader (pandas' C parser, then the column checks);
+- ``pandas.read_csv``: the file into a DataFrame, nothing else (its C parser, one thread);
+- ``pyarrow.csv.read_csv``: the engine minidl reads with, alone (multi-threaded);
+- ``minidl.data.csv_file.read_csv``: minidl's reader (pyarrow, then the column checks), and the
+  same on pandas' C parser, the reader of the files pyarrow will not read;
 - ``minidl.load_table``: the reader plus everything a run needs: column kinds, missing-cell and
   float32 checks, the standardised float32 features and target.
 ``main()`` returns the rows for run_all.py and writes results/tables.json.
@@ -38,14 +40,24 @@ def main(argv=None) -> list[dict]:
 
     import pandas as pd
 
+    from pyarrow import csv as arrow_csv
+
+    from minidl.data import csv_file
     from minidl.data.csv_file import read_csv
     from minidl.data.tables import load_table
 
     with tempfile.TemporaryDirectory() as folder:
         path = write_table(Path(folder) / "table.csv", args.rows, args.columns)
         size = path.stat().st_size
+        def on_pandas():
+            names, delimiter = csv_file._header(path)
+            columns = csv_file.read_by_pandas(path, names, delimiter)
+            return csv_file.Cells(path, names, columns, delimiter).numbers("y")
+
         contenders = [("pandas.read_csv", lambda: pd.read_csv(path)),
-                      ("minidl read_csv (pandas' C parser + checks)", lambda: read_csv(path).numbers("y")),
+                      ("pyarrow.csv.read_csv (the engine alone)", lambda: arrow_csv.read_csv(path)),
+                      ("minidl read_csv (pyarrow + checks)", lambda: read_csv(path).numbers("y")),
+                      ("minidl read_csv on pandas' C parser (+ checks)", on_pandas),
                       ("minidl load_table (+ standardised float32 X, y)", lambda: load_table(path, "y"))]
         rows = [{"contender": name, "seconds": median_seconds(fn, args.repeats)} for name, fn in contenders]
     base = rows[0]["seconds"]

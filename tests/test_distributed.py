@@ -29,6 +29,7 @@ RUNS = [(kind, impl, "sgd") for kind in ("linreg", "softmax", "mlp") for impl in
 RUNS += [("mlp", "manual", "adam"), ("mlp", "concise", "adam")]
 # the manual sync in each of its forms (products all-reduced, factors all-gathered), with momentum too
 RUNS += [("mlp", "manual", optimizer, factors) for optimizer in ("sgd", "nesterov") for factors in (False, True)]
+RUNS += [("mlp", impl, "dropout") for impl in ("scratch", "concise", "manual")]  # each rank its rows of the masks
 GLOBAL_BATCH, N, D, C = 16, 96, 6, 3  # 6 steps an epoch, 8 examples per rank and step
 
 
@@ -61,13 +62,15 @@ def in_float64(model):
 
 def one_epoch(kind, impl, optimizer, world, factors=None):
     """Return the canonical weights and the epoch's means after one epoch, in float64, on this rank
-    (``factors``: the manual sync's form, see GradientSync; ``nesterov``: SGD with Nesterov momentum)."""
+    (``factors``: the manual sync's form, see GradientSync; ``nesterov``: SGD with Nesterov momentum;
+    ``dropout``: SGD, the MLP dropping half its hidden units)."""
     X, labels, target = float64_data()
     y = target if kind == "linreg" else labels
-    model = in_float64(build_model(kind, impl, num_inputs=D, num_outputs=C, hidden=(5,), seed=3))
-    loss_fn = build_loss(kind, impl, model)
     momentum = dict(momentum=0.9, nesterov=True) if optimizer == "nesterov" else {}
-    optimizer = "sgd" if optimizer == "nesterov" else optimizer
+    dropout = (0.5,) if optimizer == "dropout" else ()
+    optimizer = "sgd" if optimizer in ("nesterov", "dropout") else optimizer
+    model = in_float64(build_model(kind, impl, num_inputs=D, num_outputs=C, hidden=(5,), seed=3, dropout=dropout))
+    loss_fn = build_loss(kind, impl, model)
     net, opt = world.parallel(model, build_optimizer(model, impl, optimizer, 0.1, weight_decay=0.01, **momentum))
     if factors is not None and world.size > 1:
         opt.factors = factors

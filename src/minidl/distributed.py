@@ -118,10 +118,13 @@ class World:
         """Return ``(net, optimizer)`` that average the ranks' gradients; ``(model, optimizer)`` alone.
 
         ``net`` is what the loop calls forward: DistributedDataParallel around a torch.nn (concise)
-        model, else the model itself, whose optimizer then syncs in its ``step()``.
+        model, else the model itself, whose optimizer then syncs in its ``step()``. An MLP's dropout
+        masks are drawn for the whole global batch, this rank keeping its rows (MaskGenerator.shard).
         """
         if self.size == 1:
             return model, optimizer
+        if getattr(model, "dropout_generator", None) is not None:  # an MLP's: this rank's rows of each mask
+            model.dropout_generator.shard(self.rank, self.size)
         if isinstance(model, torch.nn.Module):
             ids = [self.device.index] if self.device.type == "cuda" else None
             return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids), optimizer

@@ -92,7 +92,9 @@ class MaskGenerator:
     draw on every float, and for a dropout step that draw cost more than the layer's arithmetic
     (``python benchmarks/bench_mlp.py`` times a dropout epoch). A unit is dropped with probability
     round(p * 65536) / 65536, within 1 / 131072 of p. Seeded apart from the initial weights, which
-    take ``seed`` itself.
+    take ``seed`` itself. Under data-parallel training (``shard(rank, world_size)``) every rank draws
+    the whole global batch's masks and keeps its own rows, the rows the Loader gives it (every
+    world_size-th, from its rank): N processes drop the units one process drops.
 
     >>> g = MaskGenerator(0)
     >>> state = g.get_state()
@@ -106,13 +108,19 @@ class MaskGenerator:
 
     def __init__(self, seed: int = 0):
         self._bits = np.random.PCG64([seed, 0xD809])  # 0xD809: a stream of its own, apart from other uses of seed
+        self.rank, self.world_size = 0, 1
+
+    def shard(self, rank: int, world_size: int) -> None:
+        """Draw as rank ``rank`` of ``world_size`` data-parallel processes from now on."""
+        self.rank, self.world_size = rank, world_size
 
     def keep(self, shape, p: float) -> Tensor:
-        """Return a CPU bool tensor of ``shape``: True keeps a unit, with probability 1 - p."""
+        """Return a CPU bool tensor of ``shape`` (B, ...): True keeps a unit, with probability 1 - p."""
+        shape = (shape[0] * self.world_size, *shape[1:])  # the global batch's, of which this rank keeps its rows
         n = math.prod(shape)
         words = self._bits.random_raw(-(-n // 4))  # uint64: 64 uniform random bits each
-        draws = words.view(np.uint16)[:n].reshape(tuple(shape))  # 16 bits a unit, uniform in 0 .. 65535
-        return torch.from_numpy(draws >= round(p * self.LEVELS))
+        draws = words.view(np.uint16)[:n].reshape(shape)  # 16 bits a unit, uniform in 0 .. 65535
+        return torch.from_numpy(draws[self.rank::self.world_size] >= round(p * self.LEVELS))
 
     def get_state(self) -> Tensor:
         """Return the generator's state as a uint8 tensor (what a checkpoint holds)."""

@@ -109,9 +109,6 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
         why = f"it asked for {size(int(asked.group(1)))} at once" if asked else str(e).strip().splitlines()[0][:160]
         raise ConfigError(f"the {config.model} does not fit in the memory of {world.device} ({why}); "
                           f"ask for a smaller one") from None
-    if world.size > 1 and any(config.dropout):
-        raise ConfigError("--dropout with several processes is not supported yet: each rank would draw "
-                          "the same masks; train with dropout on one process")
     loss_fn = build_loss(config.model, config.impl, model, classifies=data.classifies,
                          weight_decay=config.weight_decay, label_smoothing=config.label_smoothing)
     optimizer = build_optimizer(model, config.impl, config.optimizer, config.lr, config.weight_decay,

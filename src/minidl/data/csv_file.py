@@ -21,6 +21,7 @@ only when a message needs one or the table has missing cells (a short row reads 
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -193,7 +194,7 @@ def read_by_arrow(path: Path, names: tuple[str, ...], delimiter: str):
         from pyarrow import csv as arrow_csv
     except ImportError:
         return None
-    parse = arrow_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+    parse = arrow_csv.ParseOptions(delimiter=delimiter, newlines_in_values=_has_quotes(path))
     def convert(**options):
         return arrow_csv.ConvertOptions(null_values=list(MISSING), strings_can_be_null=True,
                                         quoted_strings_can_be_null=True, **options)
@@ -216,6 +217,18 @@ def read_by_arrow(path: Path, names: tuple[str, ...], delimiter: str):
             column = column.cast(pa.float64())
         columns[name] = column.to_pandas()
     return columns
+
+
+def _has_quotes(path: Path) -> bool:
+    """Return whether the file holds a double quote: only a quoted cell can hold a line break, and
+    pyarrow cuts a file into blocks at every line break unless told that a cell may hold one (slower)."""
+    import mmap
+
+    with open(path, "rb") as f:
+        if not os.fstat(f.fileno()).st_size:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return data.find(b'"') >= 0
 
 
 def read_by_pandas(path: Path, names: tuple[str, ...], delimiter: str):

@@ -119,7 +119,8 @@ class Encoder:
                 columns.append(Column(name, tuple(sorted(seen | ({FILLED} if fill_missing else set())))))
             else:
                 values = cells.numbers(name)[rows]
-                given = values[~np.isnan(values)]
+                gaps = np.isnan(values)
+                given = values[~gaps] if gaps.any() else values
                 columns.append(Column(name, mean=float(given.mean()) if len(given) else 0.0))
         return cls(tuple(columns), fill_missing)
 
@@ -140,7 +141,7 @@ class Encoder:
         block, start = np.empty((len(self.names), len(rows))), 0
         for column in self.columns:
             if column.categories is None:
-                np.take(cells.numbers(column.name), rows, out=block[start])
+                np.take(cells.numbers(column.name), rows, out=block[start], mode="clip")  # rows are in range: unbuffered
                 block[start, np.isnan(block[start])] = column.mean
                 start += 1
                 continue
