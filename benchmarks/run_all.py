@@ -1,11 +1,12 @@
-"""Every benchmark in one run (what `make bench` does): contenders, roofline, scaling, the chapter's tools, loaders, d2l, the recipe.
+"""Every benchmark in one run (what `make bench` does): contenders, peers, roofline, scaling, the chapter's tools, loaders, d2l, the recipe.
 
     python benchmarks/run_all.py [--quick]
 
 Prints each table, then the issue's targets against this run's numbers; writes
-benchmarks/results/{contenders,roofline,scaling,ddp,sklearn,loader,d2l,tables,tables_accuracy,summary}.json and contenders.png,
-scaling.png. A full run takes about 6 minutes on a 2-core CPU, --quick about 2 (one run per
-contender; no loader or d2l benchmark, no 0-worker book row, no width 2048).
+benchmarks/results/{contenders,peers,roofline,scaling,ddp,sklearn,loader,d2l,tables,tables_accuracy,summary}.json and contenders.png,
+peers.png, scaling.png. A full run takes about 6 minutes on a 2-core CPU, --quick about 2 (one run per
+contender; no loader or d2l benchmark, no 0-worker book row, no width 2048), before bench_peers:
+it adds about 3 minutes to --quick and more to a full run (3 rounds of 7 cells; 1 round took ~5).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import bench_ddp
 import bench_chapter
 import bench_loader
 import bench_mlp
+import bench_peers
 import bench_roofline
 import bench_scaling
 import bench_sklearn
@@ -78,6 +80,8 @@ def main(argv=None) -> dict:
     roofline = bench_roofline.main(mlp_seconds=row(mlp, bench_mlp.MINIDL)["seconds"],
                                    softmax_seconds=row(softmax, bench_mlp.MINIDL)["seconds"])
     chart = bench_mlp.chart(contenders["results"], roofline["roofline_seconds"])
+    print("\nThe fastest peers: eager torch, torch.compile and JAX, on the lesson and across batch sizes and widths")
+    peers = bench_peers.main(quick)
     scaling = bench_scaling.main(quick)
     print("\nData-parallel: 1 process x 2 threads against 2 processes x 1 thread (minidl.distributed, gloo)")
     ddp = bench_ddp.main(quick)
@@ -112,6 +116,8 @@ def main(argv=None) -> dict:
                "roofline_fraction": roofline["roofline_fraction"],
                "sklearn_estimator_speedup": estimators["speedup"],
                "scaling_rows": len(scaling["rows"]), "ddp_rows": len(ddp["rows"]),
+               "peers_x_minidl": {c["label"]: {r["contender"]: r.get("ratio", r["note"]) for r in c["rows"]}
+                                  for c in peers["results"]},
                "csv_read_x_pandas": {r["contender"]: r["ratio"] for r in tables},
                "recipe": None if args.quick else {k: recipe[k] for k in ("test_acc_mean", "time_ratio_median")}}
     write_json("summary", summary)
