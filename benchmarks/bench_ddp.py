@@ -15,6 +15,11 @@ after one warm-up epoch, in three set-ups:
 - 2 processes x 1 thread, concise twin under DistributedDataParallel (its all-reduce overlaps
   backward, so only the whole step is timed).
 
+Every set-up runs ``--rounds`` times (default 3), round by round, and keeps its median epoch
+(of the slower rank). The manual rows' seconds come from those rounds, timed whole like DDP's; their
+breakdown columns from one more run each, after the rounds, whose barrier (a collective of its
+own) would otherwise count against them.
+
 The ranks are started as torchrun starts them (RANK, WORLD_SIZE, MASTER_ADDR, ... and
 ``minidl.distributed.started``), by torch.multiprocessing. Writes benchmarks/results/ddp.json;
 ``--quick`` (a check that it runs, not a measurement): 2,048 images, widths 256 only.
@@ -44,11 +49,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def epoch_seconds(impl: str, hidden: int, n: int, world, parts: bool, factors: bool | None = None) -> dict:
+def epoch_seconds(impl: str, hidden: int, n: int, world, parts: bool, factors: bool | None = None,
+                  batch: int = BATCH) -> dict:
     """Return the seconds of the second of two epochs on this rank, and (``parts``) where they went;
     ``factors``: the manual sync's form (see GradientSync)."""
     from minidl.data.loader import Loader
+    from minidl.memory import keep_freed_memory
     from minidl.models import build_loss, build_model, build_optimizer
+
+    keep_freed_memory()  # as fit() does: a large batch's buffers reused, not faulted in every step
 
     g = torch.Generator().manual_seed(0)
     X, y = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8, generator=g), torch.randint(0, 10, (n,), generator=g)
@@ -57,7 +66,7 @@ def epoch_seconds(impl: str, hidden: int, n: int, world, parts: bool, factors: b
     net, optimizer = world.parallel(model, build_optimizer(model, impl, "sgd", LR))
     if factors is not None:
         optimizer.factors = factors
-    loader = Loader(X, y, world.local_batch(BATCH), shuffle=True, drop_last=True, rank=world.rank,
+    loader = Loader(X, y, world.local_batch(batch), shuffle=True, drop_last=True, rank=world.rank,
                     world_size=world.size)
     timed = {"compute": 0.0, "wait": 0.0, "sync": 0.0, "step": 0.0}
     for epoch in range(2):
@@ -86,55 +95,73 @@ def epoch_seconds(impl: str, hidden: int, n: int, world, parts: bool, factors: b
     return {"seconds": total, "steps": steps, **{f"{k}_ms_per_step": 1e3 * v / steps for k, v in timed.items()}}
 
 
-def rank_main(rank: int, port: int, jobs: list, folder: str) -> None:
+def _median(results: list[dict]) -> dict:
+    """Return the result of median seconds (the lower middle one for an even count)."""
+    return sorted(results, key=lambda r: r["seconds"])[(len(results) - 1) // 2]
+
+
+def rank_main(rank: int, port: int, jobs: list, folder: str, batch: int) -> None:
     """One rank of the 2 x 1 set-ups: its results to folder/rank<r>.pt."""
     from minidl import distributed
 
     os.environ.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2",
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
     torch.set_num_threads(1)
+    out = {}
     with distributed.started(torch.device("cpu"), "nothing saved") as world:
-        out = {(form, hidden): epoch_seconds(form.split()[0], hidden, n, world, parts=form != "concise",
-                                             factors=FORMS[form])
-               for form, hidden, n in jobs}
+        for form, hidden, n, parts in jobs:  # round by round; ``parts``: the breakdown run, after the rounds
+            result = epoch_seconds(form.split()[0], hidden, n, world, parts=parts, factors=FORMS[form], batch=batch)
+            out.setdefault((form, hidden, parts), []).append(result)
     torch.save(out, Path(folder) / f"rank{rank}.pt")
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a check that it runs: 2,048 images, width 256")
+    parser.add_argument("--batch", type=int, default=BATCH, help=f"the global batch (default {BATCH}, the lesson's)")
+    parser.add_argument("--widths", type=int, nargs="+", help="hidden widths (default 256 1024 2048)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every set-up, interleaved; the median "
+                        "is kept (default 3; 1 with --quick)")
     args = parser.parse_args(argv)
     from minidl import distributed
 
     n, widths = (2048, (256,)) if args.quick else (60_000, (256, 1024, 2048))
-    jobs = [(form, hidden, n) for hidden in widths for form in FORMS]
+    widths, batch = tuple(args.widths or widths), args.batch
+    rounds = 1 if args.quick else args.rounds
+    jobs = [(form, hidden, n, False) for _ in range(rounds) for hidden in widths for form in FORMS]
+    jobs += [(form, hidden, n, True) for hidden in widths for form in FORMS if form != "concise"]
     with tempfile.TemporaryDirectory() as folder:
-        mp.spawn(rank_main, args=(free_port(), jobs, folder), nprocs=2, join=True)
+        mp.spawn(rank_main, args=(free_port(), jobs, folder, batch), nprocs=2, join=True)
         ranks = [torch.load(Path(folder) / f"rank{r}.pt") for r in range(2)]
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     rows = []
     for hidden in widths:
-        alone = epoch_seconds("manual", hidden, n, distributed.World(), parts=False)
+        alone = _median([epoch_seconds("manual", hidden, n, distributed.World(), parts=False, batch=batch)
+                         for _ in range(rounds)])
         rows.append({"setup": "1 process x 2 threads, manual", "hidden": hidden, **alone, "ratio": 1.0})
-        chosen = distributed.sends_factors([(torch.empty(BATCH // 2, 784), torch.empty(BATCH // 2, hidden)),
-                                            (torch.empty(BATCH // 2, hidden), torch.empty(BATCH // 2, 10))], 2)
+        chosen = distributed.sends_factors([(torch.empty(batch // 2, 784), torch.empty(batch // 2, hidden)),
+                                            (torch.empty(batch // 2, hidden), torch.empty(batch // 2, 10))], 2)
         for form in FORMS:
             name = {"manual products": "2 processes x 1 thread, manual, products all-reduced",
                     "manual factors": "2 processes x 1 thread, manual, factors all-gathered",
                     "concise": "2 processes x 1 thread, concise (DDP)"}[form]
             if form != "concise" and FORMS[form] == chosen:
                 name += " (chosen)"
-            slower = max(ranks, key=lambda r: r[form, hidden]["seconds"])[form, hidden]
-            rows.append({"setup": name, "hidden": hidden, **slower, "ratio": slower["seconds"] / alone["seconds"]})
+            whole = _median([max(each, key=lambda r: r["seconds"]) for each in zip(*(r[form, hidden, False]
+                                                                                      for r in ranks))])
+            if form != "concise":  # where the time went: the breakdown run (its barrier adds a collective)
+                parts = max((r[form, hidden, True][0] for r in ranks), key=lambda r: r["seconds"])
+                whole = {**parts, "seconds": whole["seconds"], "steps": whole["steps"]}
+            rows.append({"setup": name, "hidden": hidden, **whole, "ratio": whole["seconds"] / alone["seconds"]})
     torch.set_num_threads(threads)
     columns = [("setup", "set-up", "s"), ("hidden", "hidden", "d"), ("seconds", "s/epoch", ".3f"),
                ("ratio", "x 1 process", ".2f"), ("compute_ms_per_step", "compute ms", ".2f"),
                ("wait_ms_per_step", "wait ms", ".2f"), ("sync_ms_per_step", "sync ms", ".2f"),
                ("step_ms_per_step", "step ms", ".2f")]
-    print_table(rows, columns, f"One epoch of {n:,} images, global batch {BATCH} (the slower rank's time)")
-    payload = {"machine": machine(), "quick": args.quick, "images": n, "rows": rows}
-    if not args.quick:
+    print_table(rows, columns, f"One epoch of {n:,} images, global batch {batch} (the slower rank's time)")
+    payload = {"machine": machine(), "quick": args.quick, "images": n, "batch": batch, "rows": rows}
+    if not args.quick and batch == BATCH and widths == (256, 1024, 2048):
         write_json("ddp", payload)
     return payload
 

@@ -11,12 +11,15 @@ is 784-256-10 with ReLU at lr 0.5, softmax regression 784-10 at lr 0.1.
 building the model or the data, without importing anything and without the per-epoch test
 evaluation the book and minidl also do. Only the `minidl train` rows are different: they are the
 wall time of the whole command as a fresh process (interpreter start, imports, reading the cached
-data, 5 epochs with their evaluations, checkpoints and, unless --no-plots, the figures). Short
+data, 5 epochs with their evaluations, checkpoints and, unless --no-plots, the figures); each
+also records the run's own training seconds and the time of a bare ``python -c "import torch"``,
+and ``overhead_seconds`` is what the command costs beyond those two. Short
 contenders run 3 times (median); the book's recipe, which takes tens of seconds, runs once.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -155,11 +158,16 @@ def minidl_command(task: Task, plots: bool) -> dict:
         done = subprocess.run([*command, *args, "--out", str(Path(tmp) / "run")],
                               capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"minidl {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+        if done.returncode != 0:
+            raise RuntimeError(f"minidl {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+        train_seconds = json.loads((Path(tmp) / "run" / "summary.json").read_text())["train_seconds"]
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch"], check=True)  # what any torch program pays first
+    import_torch = time.perf_counter() - start
     found = re.search(r"test accuracy ([0-9.]+)", done.stdout)
     return {"seconds": seconds, "test_acc": float(found.group(1)) if found else None,
-            "command": "minidl " + " ".join(args)}
+            "command": "minidl " + " ".join(args), "train_seconds": train_seconds,
+            "import_torch_seconds": import_torch, "overhead_seconds": seconds - train_seconds - import_torch}
 
 
 # --- the table --------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ in this run). `python benchmarks/bench_roofline.py` prints it and minidl's fract
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from common import MLP, SOFTMAX, Task, check_quiet, machine, median_seconds, print_table, write_json
@@ -77,6 +79,18 @@ def roofline(task: Task, examples: int, repeats: int = 5) -> dict:
         "effective_gflops": epoch_flops / epoch_seconds / 1e9,
         "square_2048_gflops": peak,
     }
+
+
+def share_at(batch: int, minidl_epoch_seconds: float, repeats: int = 5) -> dict:
+    """Return the lesson's MLP at ``batch``: one epoch's roofline seconds and minidl's share of it, given
+    minidl's seconds for that epoch (bench_peers' batch sweep measures them)."""
+    task = replace(MLP, batch_size=batch, epochs=1)
+    result = roofline(task, EXAMPLES, repeats)
+    share = result["roofline_seconds_per_epoch"] / minidl_epoch_seconds
+    print(f"batch {batch}: an epoch's arithmetic takes {result['roofline_seconds_per_epoch']:.3f} s at the "
+          f"measured rates; minidl trains it in {minidl_epoch_seconds:.3f} s: {100 * share:.0f}% of the roofline")
+    return {"batch": batch, "roofline_seconds_per_epoch": result["roofline_seconds_per_epoch"],
+            "minidl_train_seconds": minidl_epoch_seconds, "roofline_fraction": share, "products": result["products"]}
 
 
 def memory_bandwidth(nbytes: int, repeats: int = 5) -> dict:

@@ -10,13 +10,12 @@ gradients before each step, so that every rank takes the step one process takes 
 - concise: torch.nn.parallel.DistributedDataParallel all-reduces each ``.grad`` during ``backward()``;
 - scratch: :class:`GradientSync`'s ``step()`` all-reduces the ``.grad`` tensors (one flat buffer);
 - manual: :class:`GradientSync`'s ``step()`` sends whichever of two forms of the hand-written
-  gradients is cheaper (see :func:`sends_factors`): each rank's products H^T dZ (and dZ summed),
-  all-reduced as torch's DDP does, which the model's own optimizer steps from as ``Summed``; or
-  every layer's factors (H, dZ), all-gathered: stacked, they are the whole batch's factors (each
-  rank's dZ is of its own mean loss, so it is divided by the world size), and the optimizer steps
-  W -= lr H^T dZ from them, unchanged. Products cost each rank a share of the work and send
-  fan_in x fan_out numbers per layer; factors cost each rank the whole batch's product but send
-  only its batch's rows, fewer when the layers are wide.
+  gradients moves fewer numbers (see :func:`sends_factors`): every layer's factors (H, dZ),
+  all-gathered: stacked, they are the whole batch's factors (each rank's dZ is of its own mean
+  loss, so it is divided by the world size), and the optimizer steps W -= lr H^T dZ from them,
+  unchanged; or each rank's products H^T dZ (and dZ summed), all-reduced as torch's DDP does,
+  which the model's own optimizer steps from as ``Summed``. Factors send only a batch's rows,
+  the lesson's case; products, fan_in x fan_out numbers a layer, fewer once the batch is large.
 
 gloo on the CPU, NCCL on CUDA GPUs (one per process, ``cuda:LOCAL_RANK``). A rank that stops or
 dies makes the others' next collective fail at once (or after ``MINIDL_DIST_TIMEOUT`` seconds,
@@ -174,20 +173,19 @@ class GradientSync:
 
 
 def sends_factors(grads, size: int) -> bool:
-    """Return whether the ranks should exchange their factors (H, dZ), not the products H^T dZ.
+    """Return whether the ranks should exchange their factors (H, dZ), not the products H^T dZ:
+    whichever moves fewer numbers through each rank.
 
-    Per step and rank, factors cost the products of the other ranks' rows too, (size - 1) B (fan_in
-    fan_out) multiply-adds for a rank's B rows, and send B (fan_in + fan_out) numbers; products send
-    fan_in fan_out. Factors win when the numbers they save sending are worth more than the
-    multiply-adds they add: ``FLOPS_PER_NUMBER`` multiply-adds take as long as sending one number
-    (measured by benchmarks/bench_ddp.py on 2 processes over gloo).
+    Gathering the factors brings each rank the other ranks' rows, (size - 1) B (fan_in + fan_out)
+    numbers a layer for B rows a rank; a ring all-reduce of the products moves 2 (size - 1) / size
+    (fan_in + 1) fan_out. Factors also cost each rank the other ranks' share of the products, but
+    on 2 gloo processes that arithmetic cost less than the numbers saved at every width measured
+    (``python benchmarks/bench_ddp.py``: gathering beat all-reducing at hidden 256, 1024 and 2048);
+    products win once the global batch outgrows the layers (784-256 at a global batch over ~390).
     """
-    saved = sum(H.shape[1] * dZ.shape[1] - len(H) * (H.shape[1] + dZ.shape[1]) for H, dZ in grads)
-    added = sum((size - 1) * len(H) * H.shape[1] * dZ.shape[1] for H, dZ in grads)
-    return saved * FLOPS_PER_NUMBER > added
-
-
-FLOPS_PER_NUMBER = 200
+    gathered = sum((size - 1) * len(H) * (H.shape[1] + dZ.shape[1]) for H, dZ in grads)
+    reduced = sum(2 * (size - 1) / size * (H.shape[1] + 1) * dZ.shape[1] for H, dZ in grads)
+    return gathered <= reduced
 
 
 def _sum_products(grads, size: int) -> list:
