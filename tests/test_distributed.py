@@ -232,13 +232,13 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GP
 
 def test_the_on_device_divergence_check_is_read_once_and_names_the_first_bad_batch():
     """The GPU's way (no read per batch), exercised on the CPU: at_end() finds batch 3, the first NaN."""
-    from minidl.train import _DivergenceCheck
+    from minidl.watch import DivergenceCheck
 
-    check = _DivergenceCheck()
+    check = DivergenceCheck()
     check.on_device = True  # as on a GPU
     assert not any(check(torch.tensor(v), b) for b, v in enumerate([2.0, 3.0, float("nan"), 5e9, 1.0], 1))
     assert check.at_end() and check.batch == 3 and check.value != check.value
-    calm = _DivergenceCheck()
+    calm = DivergenceCheck()
     calm.on_device = True
     assert not any(calm(torch.tensor(1.0), b) for b in (1, 2)) and not calm.at_end()
 

@@ -339,9 +339,9 @@ def test_a_target_near_float32s_limit_trains_instead_of_diverging(tmp_path):
 
 
 def test_a_first_batch_that_is_already_inf_blames_the_data_not_the_lr():
-    from minidl.train import _diverged_message
+    from minidl.watch import diverged_message
 
-    message = _diverged_message(TrainConfig(model="linreg"), 1, 1, torch.tensor(float("inf")), None)
+    message = diverged_message(TrainConfig(model="linreg"), 1, 1, torch.tensor(float("inf")), None)
     assert "overflow float32" in message and "--lr" not in message
 
 
