@@ -4,8 +4,9 @@ pyarrow's multi-threaded reader reads the file when it is installed (it is one o
 requirements); a file it will not read (a short row, a stray quote, text that is not UTF-8) goes to
 pandas' C parser, which reads it the same way or names the row it cannot read. Both give the same
 cells (``tests/test_tables.py`` holds them equal on tricky tables). The header row names the
-columns; the delimiter (comma, semicolon or tab) is whichever the header holds most of. A column is numbers, or text when none of its cells is a number; a cell written
-``NA``, ``N/A``, ``nan`` or left empty is missing. Rows are named as a spreadsheet shows them (the
+columns; the delimiter (comma, semicolon or tab) is whichever the header holds most of. A column
+is numbers, or text when none of its cells is a number; a cell written ``NA``, ``N/A``, ``nan``
+or left empty is missing. Rows are named as a spreadsheet shows them (the
 header is row 1); working out those numbers costs a second, plain-Python pass over the file, made
 only when a message needs one or the table has missing cells (a short row reads as missing cells).
 
@@ -195,6 +196,7 @@ def read_by_arrow(path: Path, names: tuple[str, ...], delimiter: str):
     except ImportError:
         return None
     parse = arrow_csv.ParseOptions(delimiter=delimiter, newlines_in_values=_has_quotes(path))
+
     def convert(**options):
         return arrow_csv.ConvertOptions(null_values=list(MISSING), strings_can_be_null=True,
                                         quoted_strings_can_be_null=True, **options)

@@ -141,7 +141,8 @@ class Encoder:
         block, start = np.empty((len(self.names), len(rows))), 0
         for column in self.columns:
             if column.categories is None:
-                np.take(cells.numbers(column.name), rows, out=block[start], mode="clip")  # rows are in range: unbuffered
+                # mode="clip": rows are always in range, and numpy's default buffers the whole take
+                np.take(cells.numbers(column.name), rows, out=block[start], mode="clip")
                 block[start, np.isnan(block[start])] = column.mean
                 start += 1
                 continue
@@ -194,7 +195,8 @@ class Table:
 
     y is (n,) int64 class indices into ``classes`` for a classifier; else (n, 1) float32 in the
     target's own units (its log with ``log_target``), with ``target_standardizer`` fitted for a
-    trainer that fits a standardised target. ``raw_X`` holds the inputs before standardisation (float64).
+    trainer that fits a standardised target. ``raw_X`` holds the inputs before standardisation
+    (float64).
     """
 
     X: torch.Tensor
@@ -338,8 +340,9 @@ def _build(cells, rows, target, classes, log_target, standardize, *, fill_missin
     else:
         standardizer = Standardizer.fit(raw_X) if standardize else Standardizer.identity(raw_X.shape[1])
         target_standardizer = None if classes else Standardizer.fit(y)
-    return Table(standardizer.transform(raw_X).float().contiguous(), y, encoder.names, target, standardizer, target_standardizer,
-                 raw_X, encoder, tuple(classes), log_target, standardize, cells, np.asarray(rows))
+    X = standardizer.transform(raw_X).float().contiguous()  # row-major, as a Loader gathers it
+    return Table(X, y, encoder.names, target, standardizer, target_standardizer, raw_X, encoder, tuple(classes),
+                 log_target, standardize, cells, np.asarray(rows))
 
 
 def _check_columns(cells: Cells, encoder: Encoder, target: str | None, need_target: bool = False) -> None:
