@@ -4,9 +4,9 @@
 
 Prints each table, then the issue's targets against this run's numbers; writes
 benchmarks/results/{contenders,peers,roofline,scaling,ddp,sklearn,loader,d2l,tables,tables_accuracy,summary}.json and contenders.png,
-peers.png, scaling.png. A full run takes about 6 minutes on a 2-core CPU, --quick about 2 (one run per
-contender; no loader or d2l benchmark, no 0-worker book row, no width 2048), before bench_peers:
-it adds about 3 minutes to --quick and more to a full run (3 rounds of 7 cells; 1 round took ~5).
+peers.png, scaling.png. A full run took 17.5 minutes on a 2-core CPU (2026-12-01), --quick 3.8
+(one run per contender; no loader or d2l benchmark, no 0-worker book row, no width 2048, the peers
+at batch 64 and 256 only).
 """
 from __future__ import annotations
 
