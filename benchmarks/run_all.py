@@ -50,12 +50,11 @@ def targets(contenders: dict, roofline: dict, chapter: dict, peers: dict) -> lis
     command = row(mlp, "minidl train mlp --no-plots")
     checks = []
     for cell in peers["results"]:
-        ratios = [r["ratio"] for r in cell["rows"] if r["contender"] != bench_peers.MINIDL and r.get("ratio")]
-        if ratios and cell["rows"][0]["batch_size"] >= 64:
-            fastest = min((r for r in cell["rows"] if r.get("ratio") and r["contender"] != bench_peers.MINIDL),
-                          key=lambda r: r["ratio"])
+        timed = [r for r in cell["rows"] if r["contender"] != bench_peers.MINIDL and r.get("ratio")]
+        if timed and cell["rows"][0]["batch_size"] >= 64:  # batch 10 is outside the goal
+            fastest = min(timed, key=lambda r: r["ratio"])
             checks.append((f"fastest peer's time over minidl's, {cell['label']} ({fastest['contender']})",
-                           min(ratios), ">=", 1.0, ".2f"))
+                           fastest["ratio"], ">=", 1.0, ".2f"))
     checks += [
         ("share of the matmul roofline, the lesson (batch 256)", roofline["roofline_fraction"], ">=", 0.80, ".0%"),
     ]

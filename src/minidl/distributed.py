@@ -35,6 +35,7 @@ import torch
 import torch.distributed as dist
 
 from .errors import ConfigError, MinidlError
+from .params import Summed
 
 TIMEOUT_ENV = "MINIDL_DIST_TIMEOUT"
 
@@ -191,8 +192,6 @@ def sends_factors(grads, size: int) -> bool:
 def _sum_products(grads, size: int) -> list:
     """Return every layer's gradient over the whole global batch as ``Summed``: each rank multiplies its own
     factors into one flat buffer, and one all-reduce adds the ranks' buffers."""
-    from .params import Summed
-
     sizes = [n for H, dZ in grads for n in (H.shape[1] * dZ.shape[1], dZ.shape[1])]
     flat = grads[0][1].new_empty(sum(sizes))
     parts = flat.split(sizes)
