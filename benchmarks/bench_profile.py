@@ -14,6 +14,9 @@
 3. Two costs the README names: ReLU on a (256, 256) batch written with torch.where against
    minidl's (without a graph, clamp; with one, clamp times a 0/1 mask), and the first use of
    torch.optim (it imports torch._dynamo) in a fresh interpreter.
+4. What each piece of a manual step outside its matrix products (the loss, ReLU and its derivative,
+   the bias updates, the correct count, the divergence check) costs alone at batch 64: a lower
+   bound on the step's work beside the products, to hold against bench_roofline's floor.
 """
 from __future__ import annotations
 
@@ -26,9 +29,11 @@ from torch.profiler import ProfilerActivity, profile
 
 from common import load_data, median_seconds
 from minidl import manual
-from minidl.activations import relu
+from minidl.activations import relu, relu_grad
+from minidl.evaluate import Totals
 from minidl.memory import keep_freed_memory
 from minidl.models import build_loss, build_model, build_optimizer
+from minidl.watch import DivergenceCheck
 
 BATCH, STEPS = 256, 60_000 // 256
 
@@ -105,6 +110,7 @@ def main() -> dict:
     print(f"relu on a ({BATCH}, 256) batch: torch.where {result['relu torch.where us']:.0f} us, "
           f"minidl.activations.relu {result['relu minidl us']:.0f} us "
           f"({result['relu minidl, graph recorded us']:.0f} us where autograd records it)")
+    result["outside the products, batch 64"] = outside_products(64)
     code = ("import time, torch; start = time.perf_counter(); "
             "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1); print(time.perf_counter() - start)")
     first_use = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -112,6 +118,34 @@ def main() -> dict:
     print(f"first torch.optim.SGD in a fresh interpreter (imports torch._dynamo): "
           f"{result['torch.optim first use s']:.2f} s")
     return result
+
+
+def outside_products(batch: int) -> dict:
+    """Return the microseconds each piece of a manual step's work outside the matrix products takes alone.
+
+    Each piece is minidl's own code on a step's tensors at ``batch``, timed on its own with hot
+    caches (so inside a step it costs at least this): the softmax loss and its gradient, ReLU, its
+    derivative applied to dL/dH, the two bias updates, the correct count and the divergence check
+    the loop adds. Their sum is a lower bound on what a step spends beside its products.
+    """
+    Z, dH = torch.randn(batch, 256), torch.randn(batch, 256)
+    logits, y = torch.randn(batch, 10), torch.randint(0, 10, (batch,))
+    b1, b2, dZ2 = torch.zeros(256), torch.zeros(10), torch.randn(batch, 10)
+    totals, check = Totals(classifies=True), DivergenceCheck()
+    loss = manual.cross_entropy(logits, y)[0]
+    pieces = {
+        "softmax loss and gradient": lambda: manual.cross_entropy(logits, y),
+        "relu": lambda: relu(Z),
+        "dL/dH * relu'(Z)": lambda: dH.mul(relu_grad(Z)),
+        "bias updates": lambda: (b1.sub_(dH.sum(dim=0), alpha=0.0), b2.sub_(dZ2.sum(dim=0), alpha=0.0)),
+        "correct count": lambda: totals.add(loss, logits, y),
+        "divergence check": lambda: check(loss, 1),
+    }
+    micros = {name: median_seconds(fn, 5, 2000) * 1e6 for name, fn in pieces.items()}
+    micros["sum"] = sum(micros.values())
+    print(f"a manual step's work outside the products at batch {batch}, each piece alone (hot caches), us: "
+          + ", ".join(f"{name} {us:.1f}" for name, us in micros.items()))
+    return micros
 
 
 if __name__ == "__main__":

@@ -15,9 +15,18 @@ Bias adds, ReLU, softmax and the update are elementwise (under 1% of the FLOPs, 
 they count as overhead, not arithmetic. The roofline time of an epoch is the sum over the five
 products of (their FLOPs in an epoch) / (the rate measured for that exact shape, with hot caches,
 in this run). `python benchmarks/bench_roofline.py` prints it and minidl's fraction of it.
+
+No eager loop reaches the roofline: the products run slower inside a step than alone (their
+inputs are not in cache), and the batch must be gathered. So the share a loop of the five products
+and the gather alone reaches (``products_only_epoch``) is printed beside minidl's, both measured
+side by side with the roofline (``floor_shares``): the gap between the two is all of the step's
+other work (bias, ReLU and its derivative, the softmax loss and its gradient, the accuracy
+count, the Python of the loop).
 """
 from __future__ import annotations
 
+import statistics
+import time
 from dataclasses import replace
 
 import torch
@@ -81,16 +90,60 @@ def roofline(task: Task, examples: int, repeats: int = 5) -> dict:
     }
 
 
-def share_at(batch: int, minidl_epoch_seconds: float, repeats: int = 5) -> dict:
-    """Return the lesson's MLP at ``batch``: one epoch's roofline seconds and minidl's share of it, given
-    minidl's seconds for that epoch (bench_peers' batch sweep measures them)."""
-    task = replace(MLP, batch_size=batch, epochs=1)
-    result = roofline(task, EXAMPLES, repeats)
-    share = result["roofline_seconds_per_epoch"] / minidl_epoch_seconds
-    print(f"batch {batch}: an epoch's arithmetic takes {result['roofline_seconds_per_epoch']:.3f} s at the "
-          f"measured rates; minidl trains it in {minidl_epoch_seconds:.3f} s: {100 * share:.0f}% of the roofline")
-    return {"batch": batch, "roofline_seconds_per_epoch": result["roofline_seconds_per_epoch"],
-            "minidl_train_seconds": minidl_epoch_seconds, "roofline_fraction": share, "products": result["products"]}
+def products_only_epoch(batch: int, examples: int = EXAMPLES, hidden: int = 256) -> float:
+    """Return the seconds of one shuffled epoch of a loop that does the step's five products and nothing else.
+
+    Each step gathers its batch (as minidl's Loader does), runs the two forward products, the one
+    backward product and lands both weight products in W (in-place ``addmm_``, as minidl's SGD
+    does); no bias, ReLU, loss, accuracy count or Python beyond the loop. It is the floor of any
+    eager step built from these products: what is left above it is the elementwise work.
+    """
+    X = torch.rand(examples, IMAGE)
+    W1, W2 = torch.randn(IMAGE, hidden) * 0.01, torch.randn(hidden, CLASSES) * 0.01
+    dZ2 = torch.randn(batch, CLASSES) * 1e-3  # stands in for the loss's gradient: no softmax here
+    order = torch.randperm(examples)
+    start = time.perf_counter()
+    for first in range(0, examples, batch):
+        X1 = X.index_select(0, order[first:first + batch])
+        X2 = torch.mm(X1, W1)  # stands in for relu(Z1): the product alone
+        torch.mm(X2, W2)
+        dZ = dZ2[:len(X1)]
+        dZ1 = torch.mm(dZ, W2.T)  # stands in for dX2 * relu'(Z1)
+        W2.addmm_(X2.T, dZ, alpha=-1e-6)
+        W1.addmm_(X1.T, dZ1, alpha=-1e-6)
+    return time.perf_counter() - start
+
+
+def floor_shares(batches=(256, 64), rounds: int = 3) -> list[dict]:
+    """Return, per batch size, the roofline, the products-only floor and minidl's epoch, measured side by side.
+
+    In each round, for each batch: the products' rates (roofline), one products-only epoch
+    (``products_only_epoch``) and one epoch of minidl's fit() (the manual twin, lr 0.1), back to
+    back, so the machine's drift between them is small; the shares are the medians of the rounds.
+    The floor's share is the most any eager loop of these products reaches: a goal above it
+    cannot be met without fusing the elementwise work into the products.
+    """
+    from bench_mlp import minidl_fit
+    from common import load_data
+
+    data = load_data()
+    seen: dict[int, list[tuple[float, float, float]]] = {b: [] for b in batches}
+    for _ in range(rounds):
+        for batch in batches:
+            task = replace(MLP, batch_size=batch, epochs=1, lr=0.1)
+            roof = roofline(task, EXAMPLES, repeats=3)["roofline_seconds_per_epoch"]
+            floor = products_only_epoch(batch)
+            minidl = minidl_fit(data, task, "manual")["seconds"]
+            seen[batch].append((roof, floor, minidl))
+    rows = []
+    for batch, runs in seen.items():
+        roof, floor, minidl = (statistics.median(r[i] for r in runs) for i in range(3))
+        rows.append({"batch": batch, "roofline_seconds_per_epoch": roof, "floor_seconds_per_epoch": floor,
+                     "minidl_seconds_per_epoch": minidl,
+                     "floor_fraction": statistics.median(r[0] / r[1] for r in runs),
+                     "minidl_fraction": statistics.median(r[0] / r[2] for r in runs),
+                     "rounds": rounds})
+    return rows
 
 
 def memory_bandwidth(nbytes: int, repeats: int = 5) -> dict:
@@ -124,11 +177,12 @@ def minidl_train_seconds(task: Task) -> float:
     return minidl_fit(load_data(), task, "manual")["seconds"]
 
 
-def main(mlp_seconds: float | None = None, softmax_seconds: float | None = None) -> dict:
+def main(mlp_seconds: float | None = None, softmax_seconds: float | None = None, floor_rounds: int = 3) -> dict:
     """Measure the MLP's roofline and the memory bandwidth; print minidl's share of each.
 
     ``mlp_seconds`` / ``softmax_seconds``: minidl's training time for the 5 epochs, as measured by
-    bench_mlp (run_all passes them in); left out, one fit() of each is timed here.
+    bench_mlp (run_all passes them in); left out, one fit() of each is timed here. Then
+    ``floor_shares`` at batch 256 and 64, ``floor_rounds`` rounds.
     """
     busy = check_quiet("roofline")
     result = roofline(MLP, EXAMPLES)
@@ -146,6 +200,14 @@ def main(mlp_seconds: float | None = None, softmax_seconds: float | None = None)
     result["roofline_fraction"] = result["roofline_seconds"] / mlp_seconds
     print(f"minidl trains the MLP's {MLP.epochs} epochs in {mlp_seconds:.3f} s: "
           f"{100 * result['roofline_fraction']:.0f}% of the matmul roofline")
+    result["floors"] = floor_shares(rounds=floor_rounds)
+    print_table(result["floors"], [("batch", "batch", ""), ("roofline_seconds_per_epoch", "roofline s", ".3f"),
+                                   ("floor_seconds_per_epoch", "products only s", ".3f"),
+                                   ("floor_fraction", "its share", ".0%"),
+                                   ("minidl_seconds_per_epoch", "minidl s", ".3f"),
+                                   ("minidl_fraction", "minidl's share", ".0%")],
+                f"One epoch (lr 0.1) side by side, medians of {floor_rounds} rounds: the roofline, a loop of "
+                "the products and the batch gather alone, and minidl's fit()")
 
     # softmax regression: ~16 kFLOP per image, so memory, not arithmetic, is its limit
     bandwidth = memory_bandwidth(EXAMPLES * IMAGE * 4)
