@@ -4,7 +4,7 @@
 
 Prints each table, then the issue's targets against this run's numbers; writes
 benchmarks/results/{contenders,peers,roofline,scaling,ddp,sklearn,loader,d2l,tables,tables_accuracy,summary}.json and contenders.png,
-peers.png, scaling.png. A full run took 17.5 minutes on a 2-core CPU (2026-12-01), --quick 3.8
+peers.png, scaling.png. A full run took 17.4 minutes on a 2-core CPU (2026-12-01), --quick 3.3
 (one run per contender; no loader or d2l benchmark, no 0-worker book row, no width 2048, the peers
 at batch 64 and 256 only).
 """
@@ -84,7 +84,7 @@ def targets(contenders: dict, roofline: dict, chapter: dict, peers: dict) -> lis
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="about 2 minutes: one run per contender")
+    parser.add_argument("--quick", action="store_true", help="about 4 minutes: one run per contender (noisy figures, for checking the scripts)")
     args = parser.parse_args(argv)
     quick = ["--quick"] if args.quick else []
     start = time.perf_counter()
