@@ -64,17 +64,23 @@ def module_loop(task: Task, train, test, compiled: bool) -> dict:
             step(X[:size], y[:size])
         compile_seconds = time.perf_counter() - start
         net.load_state_dict(start_weights)  # in place: the compiled graphs hold these tensors
-    generator = torch.Generator().manual_seed(0)
     start = time.perf_counter()
-    for _ in range(task.epochs):
-        order = torch.randperm(len(X), generator=generator)
-        for first in range(0, len(X), task.batch_size):
-            rows = order[first:first + task.batch_size]
-            step(X[rows], y[rows])
+    for rows in shuffled_rows(len(X), task):
+        step(X[rows], y[rows])
     seconds = time.perf_counter() - start
     with torch.no_grad():
         test_acc = accuracy(net(torch.from_numpy(test[0])), torch.from_numpy(test[1]))
     return {"seconds": seconds, "compile_seconds": compile_seconds, "test_acc": test_acc}
+
+
+def shuffled_rows(n: int, task: Task):
+    """Yield each batch's row indices for ``task.epochs`` epochs over ``n`` examples, shuffled anew each
+    epoch by a generator seeded 0 (both torch loops see the same batches)."""
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(task.epochs):
+        order = torch.randperm(n, generator=generator)
+        for first in range(0, n, task.batch_size):
+            yield order[first:first + task.batch_size]
 
 
 def mlp_logits(params: dict, X: torch.Tensor) -> torch.Tensor:
@@ -104,13 +110,9 @@ def functional_loop(task: Task, train, test) -> dict:
         step(start_params, X[:size], y[:size])  # the results are thrown away: warm-up only
     compile_seconds = time.perf_counter() - start
     params = start_params
-    generator = torch.Generator().manual_seed(0)
     start = time.perf_counter()
-    for _ in range(task.epochs):
-        order = torch.randperm(len(X), generator=generator)
-        for first in range(0, len(X), task.batch_size):
-            rows = order[first:first + task.batch_size]
-            params = step(params, X[rows], y[rows])
+    for rows in shuffled_rows(len(X), task):
+        params = step(params, X[rows], y[rows])
     seconds = time.perf_counter() - start
     test_acc = accuracy(mlp_logits(params, torch.from_numpy(test[0])), torch.from_numpy(test[1]))
     return {"seconds": seconds, "compile_seconds": compile_seconds, "test_acc": test_acc}
