@@ -28,7 +28,8 @@ import torch
 from torch.utils.data import DataLoader
 
 import minidl.d2l as d2l
-from minidl.data import default_root, load_fashion_mnist
+from minidl.data.fashion_mnist import default_root
+from minidl.data.fashion_mnist import load_fashion_mnist
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for bench_loader when imported elsewhere
 from bench_loader import PILFashionMNIST  # noqa: E402  (the per-sample dataset bench_loader times)

@@ -7,7 +7,7 @@ Fashion-MNIST-sized data (60,000 random images: dense matmuls cost the same what
 after one warm-up epoch, in three set-ups:
 
 - 1 process x 2 threads: minidl's manual twin, alone (no communication);
-- 2 processes x 1 thread, manual twin: ``minidl.distributed.GradientSync`` in each of its two
+- 2 processes x 1 thread, manual twin: ``minidl.distributed.sync.GradientSync`` in each of its two
   forms, all-reducing the products H^T dZ, and all-gathering the factors (H, dZ); the row marked
   "chosen" is the form ``distributed.sends_factors`` picks for that width. Each step is timed in
   parts: compute (forward, loss, backward), wait (a barrier: the time this rank waits for the
@@ -21,7 +21,7 @@ breakdown columns from one more run each, after the rounds, whose barrier (a col
 own) would otherwise count against them.
 
 The ranks are started as torchrun starts them (RANK, WORLD_SIZE, MASTER_ADDR, ... and
-``minidl.distributed.started``), by torch.multiprocessing. Writes benchmarks/results/ddp.json;
+``minidl.distributed.world.started``), by torch.multiprocessing. Writes benchmarks/results/ddp.json;
 ``--quick`` (a check that it runs, not a measurement): 2,048 images, widths 256 only.
 """
 from __future__ import annotations
@@ -36,6 +36,8 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
+from minidl.distributed.sync import sends_factors
 
 from common import machine, print_table, write_json
 
@@ -54,8 +56,9 @@ def epoch_seconds(impl: str, hidden: int, n: int, world, parts: bool, factors: b
     """Return the seconds of the second of two epochs on this rank, and (``parts``) where they went;
     ``factors``: the manual sync's form (see GradientSync)."""
     from minidl.data.loader import Loader
-    from minidl.memory import keep_freed_memory
-    from minidl.models import build_loss, build_model, build_optimizer
+    from minidl.training.memory import keep_freed_memory
+    from minidl.training.models import build_loss, build_model
+    from minidl.training.optimizers import build_optimizer
 
     keep_freed_memory()  # as fit() does: a large batch's buffers reused, not faulted in every step
 
@@ -81,9 +84,9 @@ def epoch_seconds(impl: str, hidden: int, n: int, world, parts: bool, factors: b
             if parts:
                 dist.barrier()  # waiting for the slower rank, apart from the transfer
                 t2 = time.perf_counter()
-                optimizer.sync()
+                products = optimizer.sync()
                 t3 = time.perf_counter()
-                optimizer.optimizer.step()
+                optimizer.apply(products)
             else:
                 t2 = t3 = t1
                 optimizer.step()
@@ -102,7 +105,7 @@ def _median(results: list[dict]) -> dict:
 
 def rank_main(rank: int, port: int, jobs: list, folder: str, batch: int) -> None:
     """One rank of the 2 x 1 set-ups: its results to folder/rank<r>.pt."""
-    from minidl import distributed
+    from minidl.distributed import world as distributed
 
     os.environ.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2",
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
@@ -123,7 +126,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every set-up, interleaved; the median "
                         "is kept (default 3; 1 with --quick)")
     args = parser.parse_args(argv)
-    from minidl import distributed
+    from minidl.distributed import world as distributed
 
     n, widths = (2048, (256,)) if args.quick else (60_000, (256, 1024, 2048))
     widths, batch = tuple(args.widths or widths), args.batch
@@ -140,7 +143,7 @@ def main(argv=None) -> dict:
         alone = _median([epoch_seconds("manual", hidden, n, distributed.World(), parts=False, batch=batch)
                          for _ in range(rounds)])
         rows.append({"setup": "1 process x 2 threads, manual", "hidden": hidden, **alone, "ratio": 1.0})
-        chosen = distributed.sends_factors([(torch.empty(batch // 2, 784), torch.empty(batch // 2, hidden)),
+        chosen = sends_factors([(torch.empty(batch // 2, 784), torch.empty(batch // 2, hidden)),
                                             (torch.empty(batch // 2, hidden), torch.empty(batch // 2, 10))], 2)
         for form in FORMS:
             name = {"manual products": "2 processes x 1 thread, manual, products all-reduced",

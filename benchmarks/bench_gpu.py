@@ -39,8 +39,8 @@ def cuda_seconds(fn) -> float:
 
 
 def minidl_epochs(task: Task, impl: str, epochs: int) -> dict:
-    from minidl.config import TrainConfig
-    from minidl.train import fit
+    from minidl.config.train import TrainConfig
+    from minidl.training.fit import fit
 
     hidden = {"hidden": (task.hidden,)} if task.hidden else {}
     config = TrainConfig(model=task.name, impl=impl, epochs=epochs, lr=task.lr, batch_size=task.batch_size,

@@ -21,7 +21,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from minidl.data import Loader, load_fashion_mnist
+from minidl.data.loader import Loader
+from minidl.data.fashion_mnist import load_fashion_mnist
 
 from common import print_table
 

@@ -131,9 +131,9 @@ def plain_loop(data: Data, task: Task, batching: str) -> dict:
 # --- 5. minidl -------------------------------------------------------------------------------
 
 def minidl_fit(data: Data, task: Task, impl: str) -> dict:
-    """Train with ``minidl.train.fit`` in this process; seconds = its training time (no evaluation)."""
-    from minidl.config import TrainConfig
-    from minidl.train import fit
+    """Train with ``minidl.training.fit.fit`` in this process; seconds = its training time (no evaluation)."""
+    from minidl.config.train import TrainConfig
+    from minidl.training.fit import fit
 
     hidden = {"hidden": (task.hidden,)} if task.hidden else {}
     config = TrainConfig(model=task.name, impl=impl, epochs=task.epochs, lr=task.lr,
@@ -204,7 +204,7 @@ def contenders(task: Task, quick: bool) -> list[tuple[str, object, int]]:
 def run(tasks: list[Task], data: Data, quick: bool) -> dict[str, list[dict]]:
     """Time every contender of every task; return {task: rows}, each with its ratio to minidl.
 
-    The in-process minidl rows run last: fit() tunes the process's allocator (minidl.memory), and
+    The in-process minidl rows run last: fit() tunes the process's allocator (minidl.training.memory), and
     the peers must run as they would on their own.
     """
     plain_loop(data, replace(tasks[0], epochs=1), "slices")  # untimed: threads, allocator, caches

@@ -21,7 +21,7 @@ time), and width 256, 1024, 2048 at batch 256. The contenders, each from the sam
 epoch has) is "compile s", apart (peers_torch.py and peers_jax.py say how each is taken). Every
 cell runs its contenders round by round (A B C, A B C, ...) and keeps each one's median; "x minidl"
 is a contender's seconds over minidl's in that cell (above 1: minidl is faster). The process's
-allocator is set the way minidl.fit sets it (minidl.memory) before the first run, so every
+allocator is set the way minidl.fit sets it (minidl.training.memory) before the first run, so every
 contender runs under the same malloc settings. torch keeps its default thread count; XLA uses one
 thread per core. JAX and torch.compile are optional: where one is missing or fails, its row says
 "skipped: <reason>" and the rest go on. Writes results/peers.json and results/peers.png.
@@ -62,9 +62,9 @@ class Cell:
 
 
 def minidl_fit(cell: Cell, data: Data) -> dict:
-    """Train with ``minidl.train.fit`` on the cell's arrays (uint8 images: its Loader scales them)."""
-    from minidl.config import TrainConfig
-    from minidl.train import fit
+    """Train with ``minidl.training.fit.fit`` on the cell's arrays (uint8 images: its Loader scales them)."""
+    from minidl.config.train import TrainConfig
+    from minidl.training.fit import fit
 
     task, n = cell.task, cell.examples
     config = TrainConfig(model="mlp", epochs=task.epochs, lr=task.lr, batch_size=task.batch_size,
@@ -197,7 +197,7 @@ def main(argv=None) -> dict:
         parser.error("--epochs and --repeats take a whole number >= 1")
     repeats = args.repeats or (1 if args.quick else 3)
     busy = check_quiet("peers")
-    from minidl.memory import keep_freed_memory
+    from minidl.training.memory import keep_freed_memory
 
     keep_freed_memory()  # what fit() sets for the process: the same malloc for every contender
     data = load_data()

@@ -28,12 +28,13 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from common import load_data, median_seconds
-from minidl import manual
-from minidl.activations import relu, relu_grad
-from minidl.evaluate import Totals
-from minidl.memory import keep_freed_memory
-from minidl.models import build_loss, build_model, build_optimizer
-from minidl.watch import DivergenceCheck
+from minidl.lessons import manual
+from minidl.lessons.activations import relu, relu_grad
+from minidl.training.evaluate import Totals
+from minidl.training.memory import keep_freed_memory
+from minidl.training.models import build_loss, build_model
+from minidl.training.optimizers import build_optimizer
+from minidl.training.watch import DivergenceCheck
 
 BATCH, STEPS = 256, 60_000 // 256
 
@@ -108,7 +109,7 @@ def main() -> dict:
     Z.requires_grad_()
     result["relu minidl, graph recorded us"] = median_seconds(lambda: relu(Z), 5, 1000) * 1e6
     print(f"relu on a ({BATCH}, 256) batch: torch.where {result['relu torch.where us']:.0f} us, "
-          f"minidl.activations.relu {result['relu minidl us']:.0f} us "
+          f"minidl.lessons.activations.relu {result['relu minidl us']:.0f} us "
           f"({result['relu minidl, graph recorded us']:.0f} us where autograd records it)")
     result["outside the products, batch 64"] = outside_products(64)
     code = ("import time, torch; start = time.perf_counter(); "

@@ -15,7 +15,7 @@ import statistics
 from common import machine, write_json
 
 from minidl import TrainConfig, fit
-from minidl.recipes import RECIPES
+from minidl.app.recipes import RECIPES
 
 RECIPE = "fashion-mlp"
 

@@ -31,8 +31,8 @@ WIDTHS = (64, 128, 256, 512, 1024, 2048)
 
 def seconds_per_epoch(data_dir: str | None, hidden: int, epochs: int) -> float:
     """Return the median training seconds of epochs 2.. of a fit() (the first warms up)."""
-    from minidl.config import TrainConfig
-    from minidl.train import fit
+    from minidl.config.train import TrainConfig
+    from minidl.training.fit import fit
 
     config = TrainConfig(model="mlp", epochs=epochs, hidden=(hidden,), device="cpu",
                          data_dir=data_dir, plots=False)
@@ -42,7 +42,7 @@ def seconds_per_epoch(data_dir: str | None, hidden: int, epochs: int) -> float:
 
 def write_subset(data, n: int, folder: Path) -> str:
     """Write the first ``n`` training images (and the whole test set) as IDX files; return the folder."""
-    from minidl.data import write_idx
+    from minidl.data.idx import write_idx
 
     folder.mkdir(parents=True, exist_ok=True)
     for name, array in (("train-images-idx3-ubyte", data.X_train[:n]),

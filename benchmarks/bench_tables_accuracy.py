@@ -3,7 +3,7 @@ scikit-learn on the same folds.
 
     python benchmarks/bench_tables_accuracy.py
 
-Each command is run as written in the README (`minidl.cli.main`, into a temp folder); scikit-learn's
+Each command is run as written in the README (`minidl.app.cli.main`, into a temp folder); scikit-learn's
 LogisticRegression (classes) or LinearRegression (the houses' log price) is fitted on the very rows of
 each fold, encoded and standardised as minidl's run encodes them (minidl.data.tables). Prints one row per
 table and writes results/tables_accuracy.json. Needs scikit-learn (the dev or bench extra).
@@ -37,7 +37,7 @@ def sklearn_folds(command: str) -> dict:
     from sklearn.linear_model import LinearRegression, LogisticRegression
     from sklearn.metrics import r2_score
 
-    from minidl.config import TrainConfig
+    from minidl.config.train import TrainConfig
     from minidl.data.tables import load_table
 
     args = shlex.split(command)
@@ -60,7 +60,7 @@ def sklearn_folds(command: str) -> dict:
 
 
 def main(argv=None) -> list[dict]:
-    from minidl.cli import main as minidl
+    from minidl.app.cli import main as minidl
 
     if not TABLES.is_dir():
         raise SystemExit(f"the real tables are not in {TABLES}")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from minidl.data import load_fashion_mnist
+from minidl.data.fashion_mnist import load_fashion_mnist
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

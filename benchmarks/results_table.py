@@ -14,8 +14,10 @@ from pathlib import Path
 
 import torch
 
-from minidl.config import IMPLS, MODELS, TrainConfig
-from minidl.train import fit
+from minidl.lessons.choices import IMPLS
+from minidl.config.model import MODELS
+from minidl.config.train import TrainConfig
+from minidl.training.fit import fit
 
 RESULTS = Path(__file__).parent / "results"
 

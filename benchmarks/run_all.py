@@ -98,7 +98,7 @@ def main(argv=None) -> dict:
     print("\nThe fastest peers: eager torch, torch.compile and JAX, on the lesson and across batch sizes and widths")
     peers = bench_peers.main(quick)
     scaling = bench_scaling.main(quick)
-    print("\nData-parallel: 1 process x 2 threads against 2 processes x 1 thread (minidl.distributed, gloo)")
+    print("\nData-parallel: 1 process x 2 threads against 2 processes x 1 thread (minidl.distributed.world, gloo)")
     ddp = bench_ddp.main(quick)
     print("\nWhat dropout and weight decay cost the lesson's MLP, run back to back")
     chapter = bench_chapter.main(["--rounds", "2"] if args.quick else [])

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from minidl import concise
-from minidl.activations import ACTIVATIONS, get_activation, sigmoid, softplus
+from minidl.lessons import concise
+from minidl.lessons.activations import ACTIVATIONS, get_activation, sigmoid, softplus
 from minidl.errors import ConfigError
 
 NAMES = list(ACTIVATIONS)

@@ -1,4 +1,5 @@
 """The Python API: `import minidl`'s names, fit() on arrays, load_run / predict / evaluate_run, the README."""
+import importlib
 import json
 import pydoc
 import re
@@ -33,11 +34,11 @@ def config(**kw):
 
 
 def test_import_minidl_is_cheap_and_offers_every_name():
-    code = ("import sys, minidl, minidl.cli; print('torch' in sys.modules); "
+    code = ("import sys, minidl, minidl.app.cli; print('torch' in sys.modules); "
             "print(all(callable(getattr(minidl, n)) for n in minidl.__all__ if n != '__version__'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]  # `minidl --help` stays torch-free; every name resolves on use
-    assert minidl.fit is __import__("minidl.train").train.fit  # the same function the CLI calls
+    assert minidl.fit is importlib.import_module("minidl.training.fit").fit  # the same function the CLI calls
     with pytest.raises(AttributeError, match="no attribute 'fitt'"):
         minidl.fitt
 

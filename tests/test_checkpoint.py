@@ -7,9 +7,9 @@ import warnings
 import pytest
 import torch
 
-from minidl.checkpoint import REQUIRED_KEYS, find_checkpoint, load_checkpoint, save_checkpoint
+from minidl.training.checkpoint import REQUIRED_KEYS, find_checkpoint, load_checkpoint, save_checkpoint
 from minidl.errors import CheckpointError
-from minidl.models import architecture, build_model, load_weights
+from minidl.training.models import architecture, build_model, load_weights
 
 
 def full_state(**changes) -> dict:

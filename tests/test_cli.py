@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidl.cli import main
-from minidl.config import ACTIVATIONS
+from minidl.app.cli import main
+from minidl.lessons.choices import ACTIVATIONS
 
 
 def run(capsys, *argv):
@@ -121,7 +121,7 @@ def test_evaluate_and_resume_read_the_data_the_run_trained_on(capsys, make_fake_
 
 
 def test_runs_saved_before_the_data_was_recorded_still_evaluate(capsys, tiny_fashion, tmp_path):
-    from minidl.checkpoint import load_checkpoint, save_checkpoint
+    from minidl.training.checkpoint import load_checkpoint, save_checkpoint
 
     out = tmp_path / "run"
     assert train_tiny(capsys, tiny_fashion, out, "--no-plots")[0] == 0
@@ -169,7 +169,7 @@ def test_plot_activations_and_data_commands(capsys, tiny_fashion, tmp_path):
 
 
 def test_activation_names_match_the_registry():
-    from minidl.activations import ACTIVATIONS as REGISTRY
+    from minidl.lessons.activations import ACTIVATIONS as REGISTRY
 
     assert tuple(REGISTRY) == ACTIVATIONS
 
@@ -238,7 +238,7 @@ def test_broken_checkpoints_are_one_line_for_every_command(capsys, tiny_fashion,
 
     import torch
 
-    from minidl.checkpoint import load_checkpoint, save_checkpoint
+    from minidl.training.checkpoint import load_checkpoint, save_checkpoint
 
     out = tmp_path / "run"
     assert train_tiny(capsys, tiny_fashion, out, "--no-plots")[0] == 0

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minidl.cli import main
+from minidl.app.cli import main
 
 TINY = "{tiny}"  # replaced by the stand-in Fashion-MNIST folder
 BAD = [

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from minidl import TrainConfig, evaluate_run, fit
-from minidl.cli import main
-from minidl.crossval import cross_validate, fold_scores
+from minidl.app.cli import main
+from minidl.app.crossval import cross_validate, fold_scores
 
 TABLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "tables"
 needs_tables = pytest.mark.skipif(not TABLES.is_dir(), reason=f"the real tables are not in {TABLES}")

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 import minidl.d2l as d2l
-from minidl.data import load_fashion_mnist
+from minidl.data.fashion_mnist import load_fashion_mnist
 from minidl.errors import ConfigError, DatasetError
 
 EPOCH_LINE = re.compile(r"^epoch (\d+), loss (\d+\.\d{4}), train acc (\d\.\d{3}), test acc (\d\.\d{3})$")

@@ -8,16 +8,15 @@ import pytest
 import torch
 from PIL import Image
 
-from minidl import config
-from minidl.checkpoint import load_checkpoint
-from minidl.cli import main
-from minidl.config import TrainConfig
+from minidl.training.checkpoint import load_checkpoint
+from minidl.app.cli import main
+from minidl.config.train import TrainConfig
 from minidl.data import idx_sets
 from minidl.data.idx import write_idx
 from minidl.data.idx_sets import (DATASETS, FILES, dataset_info, default_root, download_set, find_files,
                                   format_info, get_dataset, read_set)
 from minidl.errors import ConfigError, DatasetError
-from minidl.train import fit
+from minidl.training.fit import fit
 
 SAMPLE_TRAIN = [801, 902, 793, 826, 784, 690, 811, 856, 755, 782]  # per digit, its README
 SAMPLE_TEST = [200, 225, 198, 206, 196, 173, 203, 214, 189, 196]
@@ -39,8 +38,11 @@ def fake_mnist(tmp_path, make_fake_fashion):
 
 # --- the table ---------------------------------------------------------------------------------
 
-def test_config_lists_the_same_sets():
-    assert config.DATASETS == tuple(DATASETS)
+def test_config_takes_every_set_of_the_table_and_no_other():
+    for name in DATASETS:
+        assert TrainConfig(model="mlp", dataset=name).dataset == name
+    with pytest.raises(ConfigError, match="choose one of fashion-mnist, mnist, kmnist"):
+        TrainConfig(model="mlp", dataset="cifar")
 
 
 def test_each_set_has_its_classes_mirrors_and_sums():

@@ -1,4 +1,4 @@
-"""Data-parallel training (minidl.distributed): 2 ranks on gloo compute what 1 process computes.
+"""Data-parallel training (minidl.distributed.world): 2 ranks on gloo compute what 1 process computes.
 
 The ranks are real processes on 127.0.0.1, joined as torchrun joins them (RANK, WORLD_SIZE, ...
 in the environment); the two-machine test runs torchrun itself, twice, as two "nodes".
@@ -13,15 +13,16 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from minidl import distributed
-from minidl.checkpoint import load_checkpoint
-from minidl.cli import main
-from minidl.config import TrainConfig
+from minidl.distributed import world as distributed
+from minidl.training.checkpoint import load_checkpoint
+from minidl.app.cli import main
+from minidl.config.train import TrainConfig
 from minidl.data.loader import Loader
 from minidl.errors import ConfigError
-from minidl.evaluate import Totals
-from minidl.models import build_loss, build_model, build_optimizer, canonical_state
-from minidl.train import fit
+from minidl.training.evaluate import Totals
+from minidl.training.models import build_loss, build_model, canonical_state
+from minidl.training.optimizers import build_optimizer
+from minidl.training.fit import fit
 
 WORLD = 2
 # every model and twin with SGD (weight decay where the optimizer has it), and the factors feeding torch's Adam
@@ -232,7 +233,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GP
 
 def test_the_on_device_divergence_check_is_read_once_and_names_the_first_bad_batch():
     """The GPU's way (no read per batch), exercised on the CPU: at_end() finds batch 3, the first NaN."""
-    from minidl.watch import DivergenceCheck
+    from minidl.training.watch import DivergenceCheck
 
     check = DivergenceCheck()
     check.on_device = True  # as on a GPU
@@ -256,7 +257,7 @@ def test_fit_on_cuda_matches_the_cpu():
 
 @cuda
 def test_divergence_on_cuda_is_found_at_the_end_of_the_epoch():
-    from minidl.train import TrainingDiverged
+    from minidl.training.watch import TrainingDiverged
 
     config = TrainConfig(model="mlp", hidden=(16,), epochs=3, batch_size=32, lr=1e6, device="cuda", plots=False)
     with pytest.raises(TrainingDiverged, match="in epoch 1, batch [0-9]+"):

@@ -4,9 +4,9 @@ import csv
 import pytest
 import torch
 
-from minidl.config import TrainConfig
+from minidl.config.train import TrainConfig
 from minidl.errors import ConfigError
-from minidl.train import fit
+from minidl.training.fit import fit
 
 
 def tiny(tiny_fashion, **kw):

@@ -7,16 +7,16 @@ import pytest
 import torch
 from PIL import Image
 
-from minidl.cli import main
-from minidl.config import TrainConfig
+from minidl.app.cli import main
+from minidl.config.train import TrainConfig
 from minidl.data import image_folder
 from minidl.data.idx import write_idx
 from minidl.data.idx_sets import read_set
 from minidl.data.image_folder import load_image_folder
 from minidl.errors import ConfigError, DatasetError
 from minidl.data.loader import shifted
-from minidl.images import read_grey, read_rgb
-from minidl.train import fit
+from minidl.data.images import read_grey, read_rgb
+from minidl.training.fit import fit
 
 MNIST_SAMPLE = Path(__file__).parents[2] / "shared" / "data" / "mnist-sample"  # beside the checkout
 

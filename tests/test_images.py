@@ -8,11 +8,11 @@ import pytest
 import torch
 from PIL import Image
 
-from minidl.cli import main
+from minidl.app.cli import main
 from minidl.data.fashion_mnist import load_fashion_mnist
 from minidl.errors import ConfigError, DatasetError
-from minidl.images import MAX_PIXELS, has_object, load_image
-from minidl.inference import load_model, predict_files
+from minidl.data.images import MAX_PIXELS, has_object, load_image
+from minidl.app.inference import load_model, predict_files
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from minidl import memory
+from minidl.training import memory
 
 glibc = pytest.mark.skipif(not sys.platform.startswith("linux") or ctypes.util.find_library("c") is None,
                            reason="glibc's mallopt exists only on Linux with glibc")

@@ -4,12 +4,15 @@ import json
 import pytest
 import torch
 
-from minidl import concise, manual, scratch
+from minidl.lessons import concise
+from minidl.lessons import manual
+from minidl.lessons import scratch
 from minidl.errors import ConfigError
-from minidl.config import IMPLS, OPTIMIZERS
-from minidl.config import MODELS as KINDS
-from minidl.models import (FromFactors, architecture, build_loss, build_model, build_optimizer, canonical_state,
-                           copy_weights, load_canonical_state)
+from minidl.lessons.choices import IMPLS
+from minidl.config.optimization import OPTIMIZERS
+from minidl.config.model import MODELS as KINDS
+from minidl.training.optimizers import FromFactors, build_optimizer
+from minidl.training.models import architecture, build_loss, build_model, canonical_state, copy_weights, load_canonical_state
 
 SIZES = {"linreg": 2, "softmax": 784, "mlp": 784, "polyreg": 2}
 REGRESSORS = ("linreg", "polyreg")  # polyreg: linear regression on polynomial features

@@ -4,12 +4,15 @@ import math
 import pytest
 import torch
 
-from minidl import concise, manual, scratch
-from minidl.config import TrainConfig
+from minidl.lessons import concise
+from minidl.lessons import manual
+from minidl.lessons import scratch
+from minidl.config.train import TrainConfig
 from minidl.errors import ConfigError
-from minidl.models import build_loss, build_optimizer, copy_weights
-from minidl.params import decay_groups
-from minidl.schedules import lr_at, set_lr
+from minidl.training.models import build_loss, copy_weights
+from minidl.training.optimizers import build_optimizer
+from minidl.training.optimizers import decay_groups
+from minidl.training.schedules import lr_at, set_lr
 
 IMPLS = {"scratch": scratch, "concise": concise, "manual": manual}
 

@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from minidl.checkpoint import load_checkpoint
-from minidl.cli import main
-from minidl.config import TrainConfig
+from minidl.training.checkpoint import load_checkpoint
+from minidl.app.cli import main
+from minidl.config.train import TrainConfig
 from minidl.data.loader import Loader
 from minidl.data.split import stratified_split
 from minidl.errors import ConfigError
-from minidl.lrfind import lr_find
-from minidl.recipes import RECIPES
-from minidl.run_data import load_run_data
-from minidl.schedules import lr_at
-from minidl.train import fit
+from minidl.app.lrfind import lr_find
+from minidl.app.recipes import RECIPES
+from minidl.sources.registry import load_run_data
+from minidl.training.schedules import lr_at
+from minidl.training.fit import fit
 
 
 def tiny(tiny_fashion, **kw):

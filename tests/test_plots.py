@@ -7,19 +7,13 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
-from minidl.plots import (
-    plot_activations,
-    plot_confusion,
-    plot_curves,
-    plot_image_grid,
-    plot_linreg_fit,
-    plot_predictions,
-)
+from minidl.training.image_grids import plot_image_grid, plot_predictions
+from minidl.training.plots import plot_activations, plot_confusion, plot_curves, plot_linreg_fit
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-# Stand-in for minidl.activations (written elsewhere): same attributes, name / fn / grad.
+# Stand-in for minidl.lessons.activations (written elsewhere): same attributes, name / fn / grad.
 Activation = namedtuple("Activation", "name fn grad")
 ACTIVATIONS = [
     Activation("relu", torch.relu, lambda x: (x > 0).to(x.dtype)),
@@ -113,10 +107,10 @@ def test_plot_image_grid(tmp_path, images, labels):
     assert_png(path, tmp_path)
 
 
-# confusion_matrix lives in minidl.evaluate (the training loop computes it there); imported inside
+# confusion_matrix lives in minidl.training.evaluate (the training loop computes it there); imported inside
 # these two tests so the figure tests still run while that module's own imports are in flux.
 def test_confusion_matrix_counts_by_hand():
-    from minidl.evaluate import confusion_matrix
+    from minidl.training.evaluate import confusion_matrix
 
     y_true = torch.tensor([0, 0, 1, 1, 1, 2])
     y_pred = torch.tensor([0, 1, 1, 1, 2, 0])
@@ -129,7 +123,7 @@ def test_confusion_matrix_counts_by_hand():
 
 
 def test_confusion_matrix_total_and_diagonal():
-    from minidl.evaluate import confusion_matrix
+    from minidl.training.evaluate import confusion_matrix
 
     gen = torch.Generator().manual_seed(0)
     y_true = torch.randint(0, 10, (1000,), generator=gen)

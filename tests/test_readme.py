@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from minidl.cli import build_parser
+from minidl.app.cli import build_parser
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 import torch
 
-import minidl.plots
-import minidl.runs
-from minidl.checkpoint import load_checkpoint
-from minidl.cli import main
-from minidl.config import TrainConfig
+import minidl.training.plots
+import minidl.training.runs
+from minidl.training.checkpoint import load_checkpoint
+from minidl.app.cli import main
+from minidl.config.train import TrainConfig
 from minidl.errors import CheckpointError, ConfigError
-from minidl.runs import is_best, lock_run_folder
-from minidl.train import TrainingInterrupted, fit
+from minidl.training.run_folder import is_best, lock_run_folder
+from minidl.training.fit import fit
+from minidl.training.watch import TrainingInterrupted
 
 ROOT = Path(__file__).resolve().parents[1]
 HOUSES = ROOT / "examples" / "data" / "houses.csv"
@@ -108,7 +109,7 @@ def test_the_lock_stops_a_second_process(tiny_fashion, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from minidl.runs import lock_run_folder; f = lock_run_folder(Path(sys.argv[1])); "
+                               "from minidl.training.run_folder import lock_run_folder; f = lock_run_folder(Path(sys.argv[1])); "
                                "print('locked', flush=True); time.sleep(60)", str(out)],
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -131,7 +132,7 @@ def test_ctrl_c_while_finishing_is_finished_by_resume(tiny_fashion, tmp_path, mo
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(minidl.runs, "draw_figures", interrupted)
+    monkeypatch.setattr(minidl.training.runs, "draw_figures", interrupted)
     with pytest.raises(TrainingInterrupted, match=r"writing the figures and summary.*all 2 epochs.*--resume"):
         fit(config, progress=False)
     assert not (out / "summary.json").exists() and load_checkpoint(out)["epoch"] == 2
@@ -310,13 +311,13 @@ def test_the_readme_csv_example_runs_as_written(capsys, tmp_path, monkeypatch):
     assert make_houses.houses() == HOUSES.read_text()  # the committed table is the script's
     assert len(load_table(HOUSES, "price").y) == 200
     figures = {}
-    real_save = minidl.plots._save
+    real_save = minidl.training.plots.save_figure
 
     def keep(fig, path):
         figures[Path(path).name] = fig
         return real_save(fig, path)
 
-    monkeypatch.setattr(minidl.plots, "_save", keep)
+    monkeypatch.setattr(minidl.training.plots, "save_figure", keep)
     monkeypatch.chdir(ROOT)  # as the README says it, from the checkout, relative path and all
     code, out, _ = run(capsys, "train", "linreg", "--csv", "examples/data/houses.csv", "--target", "price",
                        "--epochs", "20", "--out", tmp_path / "run")
@@ -339,14 +340,14 @@ def test_a_target_near_float32s_limit_trains_instead_of_diverging(tmp_path):
 
 
 def test_a_first_batch_that_is_already_inf_blames_the_data_not_the_lr():
-    from minidl.watch import diverged_message
+    from minidl.training.watch import diverged_message
 
     message = diverged_message(TrainConfig(model="linreg"), 1, 1, torch.tensor(float("inf")), None)
     assert "overflow float32" in message and "--lr" not in message
 
 
 def test_messages_quote_shell_commands(tiny_fashion, tmp_path, monkeypatch):
-    import minidl.train as train
+    import minidl.training.fit as train
 
     out = tmp_path / "sp ace run"
     real_build_loss = train.build_loss
@@ -396,7 +397,7 @@ def test_out_a_read_only_folder_is_one_line(capsys, tmp_path):
 
 
 def test_an_allocation_that_fails_anyway_is_one_line(capsys, tiny_fashion, tmp_path, monkeypatch):
-    import minidl.train as train
+    import minidl.training.fit as train
 
     def out_of_memory(*args, **kwargs):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: "

@@ -7,12 +7,13 @@ import sys
 import pytest
 import torch
 
-from minidl.checkpoint import load_checkpoint
-from minidl.config import TrainConfig
+from minidl.training.checkpoint import load_checkpoint
+from minidl.config.train import TrainConfig
 from minidl.data.fashion_mnist import LABELS
 from minidl.errors import CheckpointError, ConfigError
-from minidl.evaluate import Totals
-from minidl.train import TrainingDiverged, fit
+from minidl.training.evaluate import Totals
+from minidl.training.fit import fit
+from minidl.training.watch import TrainingDiverged
 
 
 def tiny(tiny_fashion, **kw):
@@ -183,7 +184,7 @@ def test_fit_on_the_real_data_reaches_the_lessons_accuracy(fashion_root):
 
 @pytest.mark.parametrize("at_call,epoch", [(5, 1), (15, 2)])
 def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tiny_fashion, tmp_path, monkeypatch, at_call, epoch):
-    import minidl.train as train
+    import minidl.training.fit as train
 
     real_build_loss = train.build_loss
     calls = {"n": 0}
@@ -211,7 +212,7 @@ def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tiny_fashion, tmp_path,
 
 
 def test_training_drops_a_short_last_batch_but_never_all_the_data(tiny_fashion, tmp_path):
-    from minidl.run_data import load_run_data
+    from minidl.sources.registry import load_run_data
 
     data = load_run_data(tiny(tiny_fashion, batch_size=64), torch.device("cpu"))
     assert len(data.train) == 600 // 64 and data.train.num_examples == 576  # 24 left out per epoch
@@ -224,7 +225,7 @@ def test_the_default_implementation_never_imports_torch_dynamo(tiny_fashion):
     # torch.optim imports torch._dynamo on first use, ~0.8 s of every `minidl train` on a 2-core
     # machine; the default (manual) implementation steps with minidl's own SGD and must not pay it.
     # A fresh interpreter: this one may have imported it for another test.
-    code = ("import sys; from minidl.config import TrainConfig; from minidl.train import fit; "
+    code = ("import sys; from minidl.config.train import TrainConfig; from minidl.training.fit import fit; "
             f"fit(TrainConfig(epochs=1, hidden=(8,), data_dir={str(tiny_fashion)!r}, plots=False), progress=False); "
             "print(sorted(m for m in sys.modules if m.startswith('torch._dynamo'))[:1])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -6,13 +6,17 @@ The scratch twin (autograd on plain tensors) is the reference; concise (torch.nn
 import pytest
 import torch
 
-from minidl import concise, manual, scratch
-from minidl.activations import ACTIVATIONS
-from minidl.config import INITS
+from minidl.lessons import concise
+from minidl.lessons import manual
+from minidl.lessons import scratch
+from minidl.lessons.activations import ACTIVATIONS
+from minidl.lessons.choices import INITS
 from minidl.data.synthetic import synthetic_data
 from minidl.errors import ConfigError
-from minidl.models import build_loss, build_optimizer, copy_weights
-from minidl.params import dropout_generator, init_params
+from minidl.training.models import build_loss, copy_weights
+from minidl.training.optimizers import build_optimizer
+from minidl.lessons.masks import dropout_generator
+from minidl.lessons.contracts import init_params
 
 IMPLS = {"scratch": scratch, "concise": concise, "manual": manual}
 OTHERS = ["concise", "manual"]  # each held against scratch

@@ -43,11 +43,11 @@ __version__ = "0.1.0"
 
 # name -> the module that defines it; loaded on first use (PEP 562), so `minidl --help` needs no torch
 _NAMES = {
-    "fit": "minidl.train", "History": "minidl.train", "TrainConfig": "minidl.config",
-    "load_run": "minidl.inference", "Run": "minidl.inference", "evaluate_run": "minidl.inference",
-    "predict": "minidl.inference",
+    "fit": "minidl.training.fit", "History": "minidl.training.fit", "TrainConfig": "minidl.config.train",
+    "load_run": "minidl.app.inference", "Run": "minidl.app.inference", "evaluate_run": "minidl.app.inference",
+    "predict": "minidl.app.inference",
     "load_fashion_mnist": "minidl.data.fashion_mnist", "synthetic_data": "minidl.data.synthetic",
-    "load_table": "minidl.data.tables", "cross_validate": "minidl.crossval",
+    "load_table": "minidl.data.tables", "cross_validate": "minidl.app.crossval",
     "MinidlError": "minidl.errors", "ConfigError": "minidl.errors", "DatasetError": "minidl.errors",
 }
 __all__ = ["__version__", *_NAMES]

@@ -13,7 +13,7 @@ True
 SGD (or Adam), every parameter from the same seeded draw as ``minidl train``, no run folder and no
 test set (``loss_curve_`` holds each epoch's mean training loss; ``history_`` the whole History).
 The defaults are the lessons' (the MLP: 784-256-10's hidden width 256, SGD lr 0.5, batch 256, 5
-epochs; see ``minidl.config.LESSON_DEFAULTS``); ``max_iter`` counts epochs, and ``partial_fit``
+epochs; see ``minidl.config.train.LESSON_DEFAULTS``); ``max_iter`` counts epochs, and ``partial_fit``
 trains one more epoch, continuing exactly (weights, optimizer, shuffle order). ``impl`` picks the
 twin: ``manual`` (the default, gradients written by hand), ``scratch`` or ``concise``; ``device`` is
 ``cpu`` unless asked (``auto`` or ``cuda`` train on a GPU; predictions come back as NumPy arrays).
@@ -39,9 +39,10 @@ try:  # absolute imports: this is scikit-learn itself, not this module
 except ImportError as e:  # scikit-learn missing, or older than 1.6 (validate_data)
     raise ImportError(f"minidl.sklearn needs scikit-learn >= 1.6 ({e}); pip install 'scikit-learn>=1.6'") from None
 
-from minidl.config import MAX_SEED, TrainConfig
-from minidl.inference import predict
-from minidl.train import fit
+from minidl.config.run import MAX_SEED
+from minidl.config.train import TrainConfig
+from minidl.app.inference import predict
+from minidl.training.fit import fit
 
 
 class _Estimator(BaseEstimator):

@@ -9,9 +9,10 @@ import numbers
 import torch
 from torch.nn import functional as F
 
-from minidl import scratch
-from minidl.data import Loader, load_fashion_mnist
-from minidl.data import synthetic_data as _synthetic_data
+from minidl.lessons import scratch
+from minidl.data.loader import Loader
+from minidl.data.fashion_mnist import load_fashion_mnist
+from minidl.data.synthetic import synthetic_data as _synthetic_data
 from minidl.errors import ConfigError
 
 

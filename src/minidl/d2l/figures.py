@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from minidl.plots import _save
+from minidl.training.plots import save_figure
 
 _figure_numbers = itertools.count(1)  # this process's figures, in the order they are made
 
@@ -59,7 +59,7 @@ def _subplots(nrows: int, ncols: int, figsize):
 def _finish(fig, label) -> None:
     """Leave `fig` to Jupyter's inline display, or write it to a PNG and say where."""
     if not in_notebook():
-        print(f"saved figure to {_save(fig, figure_path(label))}")
+        print(f"saved figure to {save_figure(fig, figure_path(label))}")
 
 
 def _draw(axes, x, y, fmt) -> None:
@@ -237,4 +237,4 @@ class Animator:
             if self.path is None:
                 self.path = figure_path("animator")
                 print(f"Animator: drawing to {self.path} (rewritten on every add)")
-            _save(self.fig, self.path)
+            save_figure(self.fig, self.path)

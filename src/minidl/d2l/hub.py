@@ -10,7 +10,7 @@ import hashlib
 import urllib.request
 from pathlib import Path
 
-from minidl.data import cache_dir as _cache_dir
+from minidl.data.cache import cache_dir as _cache_dir
 from minidl.errors import DatasetError
 from minidl.files import write_bytes
 

@@ -30,8 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minidl.checks import plural
-from minidl.errors import DatasetError
+from minidl.errors import DatasetError, plural
 
 MISSING = ("", "NA", "N/A", "n/a", "na", "nan", "NaN", "NAN")  # cells that hold no value
 DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}

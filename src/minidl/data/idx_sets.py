@@ -20,16 +20,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import torch
 
-from minidl.checks import check_choice, check_whole
+from minidl.errors import DatasetError, check_choice, check_whole
 from minidl.data.cache import cache_dir, decoded_folder, read_arrays, write_arrays
 from minidl.data.download import fetch
 from minidl.data.idx import read_idx
-from minidl.errors import DatasetError
+
+if TYPE_CHECKING:
+    import torch
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -258,6 +259,8 @@ def read_set(dataset, root=None, download=True) -> IdxData:
     only read.
     """
     arrays, where = _load(get_dataset(dataset), root, download)
+    import torch  # here, not at the top: the config reads DATASETS without torch
+
     return IdxData(*(torch.from_numpy(a) for a in arrays), root=Path(where["root"]).resolve())
 
 

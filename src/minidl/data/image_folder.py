@@ -7,9 +7,9 @@ folder names, sorted: label ``i`` is the ``i``-th name. Images are the files end
 are left alone. Within a split the images come in the order of their file names, across classes,
 so a set written as ``<index>.png`` keeps its order.
 
-Each image is decoded by the rules ``minidl predict`` uses (``minidl.images.read_grey``: 8- or
+Each image is decoded by the rules ``minidl predict`` uses (``minidl.data.images.read_grey``: 8- or
 16-bit grey levels scaled by bit depth, alpha filled in; with ``channels=3``,
-``minidl.images.read_rgb``: the same rules in colour), taken in the form it is in: an image
+``minidl.data.images.read_rgb``: the same rules in colour), taken in the form it is in: an image
 already ``size`` x ``size`` passes pixel for pixel, any other is resized whole to that square (no
 inversion, crop or centring). Grey images are stored (N, size, size); colour ones channels first,
 (N, 3, size, size) as torch's convolutions take them, so a model flattens either alike. An
@@ -25,12 +25,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from minidl.checks import check_fraction
-from minidl.config import TEST_FRACTION, check_channels
+from minidl.errors import ConfigError, DatasetError, check_channels, check_fraction
 from minidl.data.cache import decoded_folder, read_arrays, write_arrays
-from minidl.data.split import stratified_split
-from minidl.errors import ConfigError, DatasetError
-from minidl.images import read_grey, read_rgb
+from minidl.data.split import TEST_FRACTION, stratified_split
+from minidl.data.images import read_grey, read_rgb
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 SPLITS = ("train", "test")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+TEST_FRACTION = 0.2  # the share held out for testing where the data has no test split of its own
+
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Return (kept, held-out) indices, both sorted: round(fraction * n) of each class's n examples held out."""

@@ -2,10 +2,10 @@
 import math
 import numbers
 
-import torch
-
-from minidl.config import MAX_DEGREE  # the lesson's 20 features x^0/0! ... x^19/19!
 from minidl.errors import ConfigError
+
+# torch is imported inside the functions that draw data: the config reads TOYS and MAX_DEGREE without it
+MAX_DEGREE = 19  # polyreg: the lesson's 20 features x^0/0! ... x^19/19!
 
 TRUE_W = (2.0, -3.4)  # the lesson's true weights and bias
 TRUE_B = 4.2
@@ -28,9 +28,12 @@ def synthetic_data(w, b, n, noise=0.01, seed=0):
     >>> X, y = synthetic_data(TRUE_W, TRUE_B, 1000)
     >>> X.shape, y.shape, X.dtype
     (torch.Size([1000, 2]), torch.Size([1000, 1]), torch.float32)
+    >>> import torch
     >>> bool(((y - (X @ torch.tensor(TRUE_W).reshape(2, 1) + TRUE_B)).std() < 0.02))
     True
     """
+    import torch
+
     w = torch.as_tensor(w, dtype=torch.float32).reshape(-1, 1)  # (d, 1)
     if not isinstance(n, numbers.Integral) or n < 0:
         raise ConfigError(f"n = {n!r}: the number of examples must be a whole number >= 0")
@@ -53,11 +56,14 @@ def polynomial_data(n, degree=MAX_DEGREE, noise=0.1, seed=0):
     >>> X, y = polynomial_data(200, degree=3)
     >>> X.shape, y.shape
     (torch.Size([200, 3]), torch.Size([200, 1]))
+    >>> import torch
     >>> torch.allclose(X[:, 1], X[:, 0] ** 2 / 2)
     True
     """
     if not isinstance(degree, numbers.Integral) or not 1 <= degree <= MAX_DEGREE:
         raise ConfigError(f"degree = {degree!r}: the polynomial degree must be a whole number from 1 to {MAX_DEGREE}")
+    import torch
+
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 1, generator=generator, dtype=torch.float64)  # (n, 1)
     noise = noise * torch.randn(n, 1, generator=generator, dtype=torch.float64)

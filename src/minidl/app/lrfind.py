@@ -1,0 +1,138 @@
+"""The learning-rate range test (Smith 2015; fastai's ``lr_find``, Lightning's ``Tuner.lr_find``).
+
+Train a fresh copy of the model for up to ``steps`` minibatches while the learning rate grows
+geometrically from ``start`` to ``end``; record the loss of each step, smoothed by an exponential
+moving average (debiased, as fastai's), and stop once it climbs past ``DIVERGED`` times the best
+smoothed loss. The suggestion is the lr where the smoothed loss falls fastest, the steepest
+descent of loss against log lr (Lightning's rule, and fastai's ``steep``), taken before the loss
+reaches its minimum; ``min_lr / 10`` (fastai's older rule) is reported beside it.
+
+Nothing is written but the figure, and the model trained here is thrown away: the run trained
+afterwards starts from its own seeded weights, exactly as it would have without the test.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+DIVERGED = 4.0  # stop once the smoothed loss exceeds 4x its best (fastai and Lightning's default)
+SMOOTHING = 0.98  # the moving average's beta (fastai's); Lightning uses 0.98 too
+SKIP_START = 10  # steepest descent: ignore the first steps (noise, before the average settles)
+
+
+@dataclass
+class RangeTest:
+    """The learning rates tried, their losses (raw and smoothed) and the suggested lr."""
+
+    lrs: list[float]
+    losses: list[float]
+    smoothed: list[float]
+    suggestion: float
+    min_lr: float  # the lr of the lowest smoothed loss
+    rule: str = "steepest descent of the smoothed loss against log lr, before its minimum"
+
+    @property
+    def min_over_10(self) -> float:
+        return self.min_lr / 10
+
+
+def lr_find(config, *, start: float = 1e-5, end: float = 10.0, steps: int = 150, device="cpu") -> RangeTest:
+    """Return the RangeTest of ``config``'s model on its training data: lrs from ``start`` to ``end``.
+
+    The optimizer (momentum, weight decay) and the batches are the run's; schedules, validation
+    and epochs play no part. Torch's global RNG is left as it was found.
+    """
+    from minidl.training.models import build_loss, model_for
+    from minidl.training.optimizers import build_optimizer
+    from minidl.sources.registry import load_run_data
+    from minidl.training.schedules import set_lr
+
+    rng = torch.get_rng_state()
+    try:
+        torch.manual_seed(config.seed)
+        data = load_run_data(config, torch.device(device))
+        model = model_for(config, data.num_inputs, data.num_outputs).to(device)
+        loss_fn = build_loss(config.model, config.impl, model, classifies=data.classifies,
+                             weight_decay=config.weight_decay, label_smoothing=config.label_smoothing)
+        optimizer = build_optimizer(model, config.impl, config.optimizer, start, config.weight_decay,
+                                    momentum=config.momentum, nesterov=config.nesterov)
+        ratio = (end / start) ** (1 / (steps - 1))  # lr_i = start * ratio^i: geometric, start ... end
+        lrs, losses, smoothed, average, best = [], [], [], 0.0, math.inf
+        model.train()
+        for i, (X, y) in enumerate(_cycle(data.train, steps)):
+            lr = set_lr(optimizer, start * ratio**i)
+            loss = loss_fn(model(X), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            value = loss.item()
+            average = SMOOTHING * average + (1 - SMOOTHING) * value
+            debiased = average / (1 - SMOOTHING ** (i + 1))
+            lrs.append(lr)
+            losses.append(value)
+            smoothed.append(debiased)
+            best = min(best, debiased)
+            if not math.isfinite(debiased) or debiased > DIVERGED * best:
+                break
+    finally:
+        torch.set_rng_state(rng)
+    return RangeTest(lrs, losses, smoothed, *suggest(lrs, smoothed))
+
+
+def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float, float]:
+    """Return (the steepest-descent lr before the smoothed loss's minimum, the lr of that minimum).
+
+    >>> lrs = [10 ** (k / 10) for k in range(-50, 11)]
+    >>> losses = [2 - math.tanh(math.log10(lr) + 1) for lr in lrs]  # falls fastest at lr 0.1
+    >>> round(suggest(lrs, losses)[0], 3)
+    0.1
+    """
+    losses = np.array(smoothed, dtype=np.float64)
+    finite = np.isfinite(losses)
+    lowest = int(np.nanargmin(np.where(finite, losses, np.inf)))
+    first = min(SKIP_START, max(0, lowest - 2))
+    window = losses[first:lowest + 1]
+    if len(window) < 2:
+        return lrs[lowest], lrs[lowest]
+    slope = np.gradient(window, np.log(np.array(lrs[first:lowest + 1])))  # d loss / d log lr
+    return lrs[first + int(np.argmin(slope))], lrs[lowest]
+
+
+def _cycle(loader, steps: int):
+    """Yield ``steps`` batches of ``loader``, starting a new epoch whenever one ends."""
+    done = 0
+    while done < steps:
+        for batch in loader:
+            yield batch
+            done += 1
+            if done == steps:
+                return
+
+
+def plot_range_test(result: RangeTest, path, *, title: str | None = None):
+    """Return the path of a PNG of loss against lr (log axis), raw and smoothed, the suggestion marked."""
+    from matplotlib.figure import Figure
+
+    from minidl.training.plots import DPI, save_figure
+
+    fig = Figure(figsize=(6.0, 4.2), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    ax.plot(result.lrs, result.losses, color="0.75", linewidth=0.8, label="loss of each step")
+    ax.plot(result.lrs, result.smoothed, color="tab:blue", label=f"smoothed (moving average, beta {SMOOTHING})")
+    at = result.lrs.index(result.suggestion)
+    ax.plot([result.suggestion], [result.smoothed[at]], "o", color="tab:red", markersize=8,
+            label=f"suggested lr {result.suggestion:.3g} (steepest descent)")
+    ax.axvline(result.min_over_10, color="tab:green", linestyle=":", label=f"min / 10: {result.min_over_10:.3g}")
+    ax.set_xscale("log")
+    finite = [v for v in result.losses + result.smoothed if math.isfinite(v)]  # a diverged last step: inf
+    top = min(max(v for v in result.smoothed[: max(1, len(result.smoothed) // 2)]) * 1.5, max(finite))
+    ax.set_ylim(min(finite) * 0.9, top)
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training loss")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=9)
+    fig.suptitle(title or "Learning-rate range test", fontsize=12)
+    return save_figure(fig, path)

@@ -1,0 +1,1 @@
+"""A run's configuration in parts: the model, the optimization, the run (each data source's options live with it)."""
