@@ -23,6 +23,7 @@ import bench_scaling
 import bench_sklearn
 import bench_tables
 import bench_tables_accuracy
+import bench_versions
 from common import RESULTS, machine, write_json
 
 
@@ -115,6 +116,8 @@ def main(argv=None) -> dict:
 
         print("\nThe fashion-mlp recipe against the lesson's 5-epoch fit(), 3 seeds")
         recipe = bench_recipe.main([])
+    print("\nThe lesson's fit() against the flat package before the rooms (git revision 944ad0c)")
+    versions = bench_versions.main(["--rounds", "1" if args.quick else "3"])
     print("\nReading a numeric CSV: minidl's reader against pandas.read_csv, the same file")
     tables = bench_tables.main(["--rows", "100000", "--repeats", "1"] if args.quick else [])
     if bench_tables_accuracy.TABLES.is_dir():  # the real tables, where the checkout has them beside it
@@ -134,6 +137,7 @@ def main(argv=None) -> dict:
                "peers_x_minidl": {c["label"]: {r["contender"]: r.get("ratio", r["note"]) for r in c["rows"]}
                                   for c in peers["results"]},
                "csv_read_x_pandas": {r["contender"]: r["ratio"] for r in tables},
+               "fit_x_before_rooms": versions["rows"][0]["ratio"],
                "recipe": None if args.quick else {k: recipe[k] for k in ("test_acc_mean", "time_ratio_median")}}
     write_json("summary", summary)
     return summary

@@ -15,6 +15,7 @@ import minidl
 from minidl.errors import ConfigError, DatasetError
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+PYTHON_PAGE = README.parent / "docs" / "python.md"  # the README links it as its "From Python"
 
 
 def blobs(n=400, d=12, classes=3, seed=0):
@@ -149,8 +150,8 @@ def test_a_fashion_run_through_the_api_as_the_cli_sees_it(tiny_fashion, tmp_path
 
 
 def readme_python_snippets() -> list[str]:
-    section = README.read_text().split("\n## From Python\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    """Return the Python snippets of the README's page "From Python" (docs/python.md)."""
+    return re.findall(r"```python\n(.*?)```", PYTHON_PAGE.read_text(), flags=re.S)
 
 
 def test_the_readme_has_its_python_snippets():
@@ -164,7 +165,7 @@ def test_the_readmes_python_snippets_run(index, tiny_fashion, tmp_path, monkeypa
         pytest.importorskip("sklearn", reason="scikit-learn is not installed (pip install -e '.[dev]')")
     monkeypatch.setenv("MINIDL_DATA_DIR", str(tiny_fashion))  # the stand-in, not a download
     monkeypatch.chdir(tmp_path)  # runs/first lands here
-    exec(compile(snippet, f"README.md From Python snippet {index + 1}", "exec"), {})
+    exec(compile(snippet, f"docs/python.md snippet {index + 1}", "exec"), {})
 
 
 def test_a_run_folder_from_arrays_draws_its_curves(tmp_path):

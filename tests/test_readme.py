@@ -1,4 +1,4 @@
-"""Every `minidl` command the README shows is one the command line accepts, flag for flag."""
+"""Every `minidl` command the README and its pages under docs/ show is one the command line accepts, flag for flag."""
 import re
 import shlex
 from pathlib import Path
@@ -8,11 +8,12 @@ import pytest
 from minidl.app.cli import build_parser
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+PAGES = [README, *sorted((README.parent / "docs").glob("*.md"))]  # the README and the pages it links
 
 
 def readme_commands() -> list[str]:
-    """Return each `minidl ...` line inside the README's code blocks, comments and pipes cut off."""
-    blocks = re.findall(r"```[a-z]*\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    """Return each `minidl ...` line inside the code blocks of the README and its pages, comments and pipes cut off."""
+    blocks = [b for page in PAGES for b in re.findall(r"```[a-z]*\n(.*?)```", page.read_text(), flags=re.DOTALL)]
     commands = []
     for block in blocks:
         for line in block.splitlines():
@@ -24,6 +25,13 @@ def readme_commands() -> list[str]:
 
 def test_the_readme_shows_commands():
     assert len(readme_commands()) >= 10
+
+
+def test_the_readme_is_short_and_links_pages_that_exist():
+    text = README.read_text()
+    assert len(text.splitlines()) <= 250
+    for page in re.findall(r"\]\((docs/[^)#]+)\)", text):
+        assert (README.parent / page).is_file(), page
 
 
 @pytest.mark.parametrize("command", readme_commands())

@@ -13,7 +13,7 @@ from minidl.data.fashion_mnist import LABELS
 from minidl.errors import CheckpointError, ConfigError
 from minidl.training.evaluate import Totals
 from minidl.training.fit import fit
-from minidl.training.watch import TrainingDiverged
+from minidl.training.watch import TrainingDiverged, TrainingInterrupted
 
 
 def tiny(tiny_fashion, **kw):
@@ -202,7 +202,7 @@ def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tiny_fashion, tmp_path,
 
     monkeypatch.setattr(train, "build_loss", interrupting_loss)
     config = tiny(tiny_fashion, epochs=3, out=str(tmp_path / "run"))
-    with pytest.raises(train.TrainingInterrupted, match=rf"epoch {epoch}.*end of epoch {epoch - 1}.*--resume"):
+    with pytest.raises(TrainingInterrupted, match=rf"epoch {epoch}.*end of epoch {epoch - 1}.*--resume"):
         fit(config, progress=False)
     assert load_checkpoint(tmp_path / "run")["epoch"] == epoch - 1
     monkeypatch.setattr(train, "build_loss", real_build_loss)

@@ -37,10 +37,13 @@ def field_names(part) -> tuple[str, ...]:
     return tuple(name for name in part.__dataclass_fields__ if name in part.__dict__.get("__annotations__", {}))
 
 
-def check_models(config) -> None:
-    """Raise ConfigError for a field set away from its default that ``config.model`` never reads."""
+def check_models(config, model: str | None = None, names=None) -> None:
+    """Raise ConfigError for a field that ``model`` (default ``config.model``) never reads, among ``names``
+    (default: the fields ``config`` sets away from their defaults; the command line gives the flags typed,
+    so that a flag typed with its default value is refused as well)."""
+    model = model or config.model
+    names = set(given(config, [f.name for f in fields(config)]) if names is None else names)
     for f in fields(config):
         models = f.metadata.get("models")
-        if models and config.model not in models and given(config, [f.name]):
-            raise ConfigError(f"{flag_of(config, f.name)} does not apply to {config.model}; "
-                              f"it is for {' and '.join(models)}")
+        if models and model not in models and f.name in names:
+            raise ConfigError(f"{flag_of(config, f.name)} does not apply to {model}; it is for {' and '.join(models)}")

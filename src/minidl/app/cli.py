@@ -140,10 +140,10 @@ def _add_data(sub) -> None:
 def run() -> None:
     """The ``minidl`` program: ``main()`` with Python's cyclic garbage collector off, then exit.
 
-    A training command imports torch and, on torch.optim's first use, torch._dynamo: ~285,000
-    objects the collector tracks. While they load it rescans them again and again, and the
-    interpreter's last collection at exit walks them all once more: the collector off saves a
-    noticeable part of a short command's wall time (``make bench`` times the whole command). The few
+    A training command imports torch and, on torch.optim's first use, torch._dynamo: hundreds of
+    thousands of objects the collector tracks. While they load it rescans them again and again, and
+    the interpreter's last collection at exit walks them all once more; with the collector off a
+    short command spends its time training (``make bench`` times the whole command). The few
     reference cycles a command makes (matplotlib's figures, a few MB) go with the process, so the
     collector stays off and whatever is alive at the end is frozen out of that last pass.
     ``main()``, which tests call in-process, leaves the collector alone.

@@ -13,8 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from minidl.errors import ConfigError, check_whole, plural
+from minidl.options import check_models
+from minidl.errors import ConfigError, check_choice, check_whole, plural
 from minidl.config.model import MODELS
+from minidl.config.train import cli_flag
 from minidl.config.train import TrainConfig
 
 
@@ -22,6 +24,8 @@ def _given(args) -> dict:
     """Return the TrainConfig fields given on the command line, laid over ``--recipe``'s (printed in full)."""
     given = {f.name: (tuple(v) if isinstance(v, list) else v) for f in dataclasses.fields(TrainConfig)
              if (v := getattr(args, f.name, None)) is not None}
+    if "model" in given:  # a flag typed for another model, even at its default value, is a mistake
+        check_models(TrainConfig, check_choice("model", given["model"], MODELS), given)
     if getattr(args, "recipe", None) is None:
         return given
     from minidl.app.recipes import describe, expand
@@ -33,12 +37,21 @@ def _given(args) -> dict:
     return fields
 
 
+# what a run's epochs are made of: lr-find sweeps the lr over single batches instead
+LR_FIND_IGNORES = ("lr", "schedule", "warmup", "step_size", "gamma", "val_fraction", "patience", "min_delta",
+                   "grad_norms")
+
+
 def cmd_lr_find(args) -> int:
     from minidl.app.lrfind import lr_find, plot_range_test
     from minidl.training.fit import pick_device
 
     check_whole("--steps", args.steps, low=10, high=10_000)
     given = _given(args)
+    unread = [name for name in LR_FIND_IGNORES if name in given]
+    if unread:
+        raise ConfigError(f"{cli_flag(unread[0])} does not apply to lr-find: it sweeps the learning rate from 1e-5 to "
+                          "10 over --steps batches, with no epochs; give it the flags that shape the model and data")
     if "model" not in given:
         raise ConfigError(f"name a model: minidl lr-find {{{','.join(MODELS)}}}")
     config = TrainConfig(**given)  # no out: nothing of a run is written

@@ -45,20 +45,15 @@ def lr_find(config, *, start: float = 1e-5, end: float = 10.0, steps: int = 150,
     The optimizer (momentum, weight decay) and the batches are the run's; schedules, validation
     and epochs play no part. Torch's global RNG is left as it was found.
     """
-    from minidl.training.models import build_loss, model_for
-    from minidl.training.optimizers import build_optimizer
     from minidl.sources.registry import load_run_data
+    from minidl.training.fit import build_training
     from minidl.training.schedules import set_lr
 
     rng = torch.get_rng_state()
     try:
         torch.manual_seed(config.seed)
         data = load_run_data(config, torch.device(device))
-        model = model_for(config, data.num_inputs, data.num_outputs).to(device)
-        loss_fn = build_loss(config.model, config.impl, model, classifies=data.classifies,
-                             weight_decay=config.weight_decay, label_smoothing=config.label_smoothing)
-        optimizer = build_optimizer(model, config.impl, config.optimizer, start, config.weight_decay,
-                                    momentum=config.momentum, nesterov=config.nesterov)
+        model, loss_fn, optimizer = build_training(config, data, torch.device(device), lr=start)
         ratio = (end / start) ** (1 / (steps - 1))  # lr_i = start * ratio^i: geometric, start ... end
         lrs, losses, smoothed, average, best = [], [], [], 0.0, math.inf
         model.train()

@@ -94,10 +94,9 @@ def sends_factors(grads, size: int) -> bool:
 
     Gathering the factors brings each rank the other ranks' rows, (size - 1) B (fan_in + fan_out)
     numbers a layer for B rows a rank; a ring all-reduce of the products moves 2 (size - 1) / size
-    (fan_in + 1) fan_out. Factors also cost each rank the other ranks' share of the products, but
-    on 2 gloo processes that arithmetic cost less than the numbers saved at every width measured
-    (``python benchmarks/bench_ddp.py``: gathering beat all-reducing at hidden 256, 1024 and 2048);
-    products win once the global batch outgrows the layers (784-256 at a global batch over ~390).
+    (fan_in + 1) fan_out. Factors also cost each rank the other ranks' share of the products; which
+    form is faster where is ``python benchmarks/bench_ddp.py``'s to say. Products win the count once
+    the global batch outgrows the layers.
     """
     gathered = sum((size - 1) * len(H) * (H.shape[1] + dZ.shape[1]) for H, dZ in grads)
     reduced = sum(2 * (size - 1) / size * (H.shape[1] + 1) * dZ.shape[1] for H, dZ in grads)

@@ -135,7 +135,7 @@ MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "leaky_relu"
            "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU, "softplus": nn.Softplus}  # default arguments
 
 
-def nonlinearity(name: str):
+def nonlinearity(name: str) -> nn.Module:
     """Return a new torch.nn module for the activation called ``name`` (any of ACTIVATIONS)."""
     return MODULES[get_activation(name).name]()
 

@@ -17,6 +17,9 @@ Contracts the twins keep:
 - ``accuracy`` returns a count of correct predictions; divide the sum over batches by the number
   of examples.
 - A model maps inputs to outputs and nothing else: it never prints, saves or reads global state.
+- ``nonlinearity(name)`` returns what its twin's MLP applies: scratch a function of a tensor,
+  concise a new ``torch.nn`` module, manual the ``activations.Activation`` (its function beside its
+  derivative, which the hand-written backward pass needs).
 
 >>> mlp_shapes(784, (256,), 10)
 {'W1': (784, 256), 'b1': (256,), 'W2': (256, 10), 'b2': (10,)}

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from minidl.errors import check_dropout
-from minidl.lessons.activations import get_activation
+from minidl.lessons.activations import Activation, get_activation
 from minidl.lessons.contracts import Factored as Model
 from minidl.lessons.contracts import Loss, Optimizer, check_inputs, init_params, mlp_shapes
 from minidl.lessons.masks import MaskGenerator, dropout_generator
@@ -196,7 +196,7 @@ class SoftmaxRegression(Model):
 
 # --- Multilayer perceptron ---------------------------------------------------------------------
 
-def nonlinearity(name: str):
+def nonlinearity(name: str) -> Activation:
     """Return the activation called ``name`` with its hand-derived derivative (minidl.lessons.activations)."""
     return get_activation(name)
 

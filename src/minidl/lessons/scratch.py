@@ -7,6 +7,8 @@ src/minidl/lessons/manual.py`` shows the backward pass autograd finds here.
 
 The contracts all three keep are in ``minidl.lessons.contracts``, with the machinery they share.
 """
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -185,7 +187,7 @@ class SoftmaxRegression(Model):
 
 # --- Multilayer perceptron ---------------------------------------------------------------------
 
-def nonlinearity(name: str):
+def nonlinearity(name: str) -> Callable[[Tensor], Tensor]:
     """Return the activation function called ``name`` (any of minidl.lessons.activations.ACTIVATIONS)."""
     return get_activation(name).fn
 

@@ -6,6 +6,8 @@ subclass) and one entry in ``SOURCES``; its options become TrainConfig fields in
 """
 from __future__ import annotations
 
+from dataclasses import fields
+
 from minidl.options import flag_of, field_names, given
 from minidl.errors import ConfigError
 from minidl.sources.arrays import Arrays
@@ -33,12 +35,14 @@ def source_of(recorded: dict) -> Source:
 def check_sources(config) -> None:
     """Raise ConfigError for options of a source the config does not train on, then check the chosen one's.
 
-    An IDX set's options left on a model that reads no IDX set are the model check's to refuse
-    (``minidl.options.check_models``), with the models they are for.
+    Options the model never reads are the model check's to refuse (``minidl.options.check_models``),
+    with the models they are for.
     """
     chosen = source_for(config)
-    for source in SOURCES:
-        stray = given(config, field_names(source.options)) if source.options and source is not chosen else []
+    read = {f.name for f in fields(config) if config.model in (f.metadata.get("models") or (config.model,))}
+    for source in SOURCES:  # a field this model never reads is the model check's to refuse
+        stray = [name for name in given(config, field_names(source.options)) if name in read] \
+            if source.options and source is not chosen else []
         if not stray or (not source.needs and not chosen.naming):
             continue
         name, flag = stray[0], flag_of(config, stray[0])

@@ -122,10 +122,8 @@ class Table(Source):
         return {"csv": path}
 
     def moved(self, where: str, *, data_dir=None, csv=None) -> dict:
-        if data_dir is not None:
-            raise ConfigError(f"--data-dir points at a run's data folder; {where} was trained on a CSV table: "
-                              f"point at a moved copy with --csv FILE")
-        return {"csv": csv} if csv is not None else {}
+        changes = {"csv": csv} if csv is not None else {}
+        return changes | ({"data_dir": data_dir} if data_dir is not None else {})  # the config refuses a folder
 
     def check_same(self, recorded: dict, data: RunData, where: str) -> None:
         now = data.recorded

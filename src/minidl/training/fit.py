@@ -83,11 +83,7 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
                          rank=world.rank, world_size=world.size, batch_size=batch)
     world.check_same("data (labels' SHA-256)", lambda: data.recorded.get("labels_sha256") or labels_fingerprint(
         data.train.y, data.test.y if data.test is not None else data.train.y[:0]))  # hashed only for several ranks
-    model = _build_model(config, data, world.device)
-    loss_fn = build_loss(config.model, config.impl, model, classifies=data.classifies,
-                         weight_decay=config.weight_decay, label_smoothing=config.label_smoothing)
-    optimizer = build_optimizer(model, config.impl, config.optimizer, config.lr, config.weight_decay,
-                                momentum=config.momentum, nesterov=config.nesterov)
+    model, loss_fn, optimizer = build_training(config, data, world.device)
     t = Training(config, model, model, loss_fn, optimizer, data, world)
     rows, resumed, best_model = restore(resume, t, allow_changes) if resume is not None else ([], None, None)
     writer, failed = None, None
@@ -106,6 +102,16 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
             writer.close()  # the folder's lock
     return History(config=config, rows=rows, summary=summary, run_dir=writer.dir if writer else None, model=model,
                    state=run_state(t, rows, best_model))
+
+
+def build_training(config, data: RunData, device, *, lr: float | None = None):
+    """Return ``(model, loss_fn, optimizer)`` as ``config`` describes them for ``data`` (``lr``: another start)."""
+    model = _build_model(config, data, device)
+    loss_fn = build_loss(config.model, config.impl, model, classifies=data.classifies,
+                         weight_decay=config.weight_decay, label_smoothing=config.label_smoothing)
+    optimizer = build_optimizer(model, config.impl, config.optimizer, lr or config.lr, config.weight_decay,
+                                momentum=config.momentum, nesterov=config.nesterov)
+    return model, loss_fn, optimizer
 
 
 def _build_model(config, data: RunData, device):

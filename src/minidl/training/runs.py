@@ -130,7 +130,7 @@ class RunWriter:
 
 def draw_figures(folder: Path, data: RunData, rows, summary, predictions=None) -> list[Path]:
     """Return the paths of a run's figures after drawing them in ``folder`` from its rows, summary and data."""
-    from minidl.training import plots as P  # matplotlib costs ~0.3 s to import: only when drawing
+    from minidl.training import plots as P  # matplotlib is slow to import: only when drawing
     from minidl.training.image_grids import plot_predictions
     from minidl.data.tables import Standardizer
 
