@@ -13,8 +13,9 @@ import os
 import sys
 
 from minidl import __version__
-from minidl.app.commands import (MAX_SHOW, cmd_compare, cmd_data_download, cmd_data_info, cmd_data_show, cmd_evaluate,
-                       cmd_lr_find, cmd_plot_activations, cmd_plot_run, cmd_predict, cmd_train)
+from minidl.app.commands import cmd_compare, cmd_lr_find, cmd_train
+from minidl.app.run_commands import (MAX_SHOW, cmd_data_download, cmd_data_info, cmd_data_show, cmd_evaluate,
+                                     cmd_plot_activations, cmd_plot_run, cmd_predict)
 from minidl.sources.idx_set import DATA_DIR_HELP
 from minidl.config.train import LESSON_DEFAULTS, TrainConfig, cli_flag
 from minidl.data.idx_sets import DATASETS

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from minidl.options import check_models
 from minidl.errors import ConfigError, check_choice, check_whole, plural
-from minidl.config.model import MODELS
+from minidl.config.model import MODELS, REGRESSORS
 from minidl.config.train import cli_flag
 from minidl.config.train import TrainConfig
 
@@ -174,6 +174,7 @@ def _numbers(values, fmt: str) -> str:
 
 
 def _print_final(history) -> None:
+    """Print the run's last line: a classifier's accuracy, a regressor's scores, linear regression's w and b."""
     final, s = history.final, history.summary
     where = f" (run folder {history.run_dir})" if history.run_dir else ""
     after = f"after {plural(final['epoch'], 'epoch')}{where}"
@@ -182,112 +183,37 @@ def _print_final(history) -> None:
         after = (f"with the weights of epoch {final['epoch']}, the best on {s['best_by']}; stopped early after "
                  f"{plural(len(history.rows), 'epoch')}, {history.config.patience} without a new best{where}")
     scored = "test" if "test_loss" in final else "train"  # no test set: the training figures
-    if f"{scored}_acc" in final:
-        print(f"{scored} accuracy {final[f'{scored}_acc']:.4f}, {scored} loss {final[f'{scored}_loss']:.4g} {after}")
-    elif "w" not in history.summary:  # an MLP regressing a table
-        from minidl.app.crossval import SCORES, format_scores
-
-        scores = format_scores({k: history.summary[k] for k in SCORES if k in history.summary})
-        print(f"{scored} loss {final[f'{scored}_loss']:.4g} (standardised) {after}: {scores}")
-    else:
-        s = history.summary
-        learned = f"w {_numbers(s['w'], '.4g')}, b {s['b']:.4g}"
-        if "coefficients" in s:  # polyreg: b, w_1, ... of x^0/0!, x^1/1!, ... beside the true cubic's
-            truth = _numbers(s["true_coefficients"], "g")
-            learned = f"coefficients {_numbers(s['coefficients'], '.4g')} (true {truth})"
-        if len(s["w"]) > MAX_SHOWN_WEIGHTS:  # too many to read one by one: their size, which weight decay shrinks
-            learned += f", ||w|| {s['w_norm']:.4g}"
-        target = f"log({s.get('target')})" if s.get("log_target") else s.get("target")  # --metric log-rmse
-        if "units" in s:  # a CSV table: the loss on standardised values, w and b in the table's units
-            learned += f" ({target} = w . ({', '.join(s['features'][:MAX_SHOWN_WEIGHTS])}"
-            learned += f"{', ...' if len(s['features']) > MAX_SHOWN_WEIGHTS else ''}) + b, in the table's units)"
-        errors = f"; error of w {_numbers(s['w_error'], '.1e')}, of b {s['b_error']:.1e}" if "w_error" in s else ""
-        units = f" (standardised {target})" if "units" in s else ""
-        if "test_rmse" in s:  # a table: R^2 and RMSE (log-RMSE) on the test rows
-            from minidl.app.crossval import SCORES, format_scores
-
-            errors += "; " + format_scores({k: s[k] for k in SCORES if k in s})
-        print(f"{scored} loss {final[f'{scored}_loss']:.4g}{units} {after}: {learned}{errors}")
+    loss = f"{scored} loss {final[f'{scored}_loss']:.4g}"
+    if f"{scored}_acc" in final:  # a classifier
+        print(f"{scored} accuracy {final[f'{scored}_acc']:.4f}, {loss} {after}")
+    elif history.config.model in REGRESSORS:  # linear regression: its learned w and b
+        print(_weights_line(s, loss, after))
+    else:  # an MLP regressing a table
+        print(f"{loss} (standardised) {after}: {_scores(s)}")
 
 
-# --- evaluate and predict ---------------------------------------------------------------------
+def _scores(summary: dict) -> str:
+    from minidl.app.crossval import SCORES, format_scores
+
+    return format_scores({k: summary[k] for k in SCORES if k in summary})
 
 
-def cmd_evaluate(args) -> int:
-    from minidl.app.inference import evaluate_run
-
-    report = evaluate_run(args.run, best=args.best, data_dir=args.data_dir, csv=args.csv)
-    print(f"{report['checkpoint']} (epoch {report['epoch']}): test loss {report['loss']:.4g}", end="")
-    if "acc" in report:
-        print(f", test accuracy {report['acc']:.4f}")
-        width = max(len(n) for n in report["per_class_acc"])
-        for name, acc in report["per_class_acc"].items():
-            print(f"  {name:<{width}}  {acc:.3f}")
-    else:
-        from minidl.app.crossval import SCORES, format_scores
-
-        scores = {k: report[k] for k in SCORES if k in report}
-        print(f", {format_scores(scores)}" if scores else "")
-    return 0
-
-
-def cmd_predict(args) -> int:
-    from minidl.app.inference import predict_files
-
-    check_whole("--top", args.top, low=1)
-    for line in predict_files(args.run, args.inputs, invert=args.invert, raw=args.raw, top=args.top):
-        print(line)
-    return 0
-
-
-# --- plots and data ---------------------------------------------------------------------------
-
-MAX_SHOW = 200  # images in one `data show` grid: more would not be legible anyway
-
-
-def cmd_plot_run(args) -> int:
-    from minidl.app.inference import redraw_run
-
-    for path in redraw_run(args.run, data_dir=args.data_dir, csv=args.csv):
-        print(f"wrote {path}")
-    return 0
-
-
-def cmd_plot_activations(args) -> int:
-    from minidl.lessons.activations import ACTIVATIONS
-    from minidl.training.plots import plot_activations
-
-    path = plot_activations(ACTIVATIONS.values(), _output_path(args.out))
-    print(f"wrote {path}")
-    return 0
-
-
-def cmd_data_info(args) -> int:
-    from minidl.data.idx_sets import dataset_info, format_info
-
-    print(format_info(dataset_info(args.dataset, args.data_dir)))
-    return 0
-
-
-def cmd_data_download(args) -> int:
-    from minidl.data.idx_sets import download_set, get_dataset
-
-    root = download_set(args.dataset, args.data_dir)
-    print(f"{get_dataset(args.dataset).title} is in {root}")
-    return 0
-
-
-def cmd_data_show(args) -> int:
-    from minidl.data.idx_sets import get_dataset, read_set
-    from minidl.training.image_grids import plot_image_grid
-
-    dataset = get_dataset(args.dataset)
-    check_whole("--n", args.n, low=1, high=MAX_SHOW)
-    out = _output_path(args.out or f"{dataset.name}.png")
-    data = read_set(dataset, args.data_dir, download=args.data_dir is None)  # as train: a named folder is only read
-    path = plot_image_grid(data.X_train[: args.n], data.y_train[: args.n], dataset.classes, out, n=args.n)
-    print(f"wrote {path}")
-    return 0
+def _weights_line(s: dict, loss: str, after: str) -> str:
+    """Return linear regression's last line: the loss, then w and b (a table's in its own units)."""
+    learned = f"w {_numbers(s['w'], '.4g')}, b {s['b']:.4g}"
+    if "coefficients" in s:  # polyreg: b, w_1, ... of x^0/0!, x^1/1!, ... beside the true cubic's
+        learned = f"coefficients {_numbers(s['coefficients'], '.4g')} (true {_numbers(s['true_coefficients'], 'g')})"
+    if len(s["w"]) > MAX_SHOWN_WEIGHTS:  # too many to read one by one: their size, which weight decay shrinks
+        learned += f", ||w|| {s['w_norm']:.4g}"
+    target = f"log({s.get('target')})" if s.get("log_target") else s.get("target")  # --metric log-rmse
+    if "units" in s:  # a CSV table: the loss on standardised values, w and b in the table's units
+        learned += f" ({target} = w . ({', '.join(s['features'][:MAX_SHOWN_WEIGHTS])}"
+        learned += f"{', ...' if len(s['features']) > MAX_SHOWN_WEIGHTS else ''}) + b, in the table's units)"
+    errors = f"; error of w {_numbers(s['w_error'], '.1e')}, of b {s['b_error']:.1e}" if "w_error" in s else ""
+    if "test_rmse" in s:  # a table: R^2 and RMSE (log-RMSE) on the test rows
+        errors += "; " + _scores(s)
+    units = f" (standardised {target})" if "units" in s else ""
+    return f"{loss}{units} {after}: {learned}{errors}"
 
 
 def _output_path(out: str) -> Path:
