@@ -122,6 +122,18 @@ def test_the_lock_stops_a_second_process(tiny_fashion, tmp_path):
     assert not (out / "config.json").exists()
 
 
+def test_a_second_train_into_a_run_being_written_names_the_writer(tiny_fashion, tmp_path, capsys):
+    out = tmp_path / "run"
+    fit(tiny(tiny_fashion, epochs=1, out=str(out)), progress=False)  # a run with its checkpoint, as after epoch 0
+    held = lock_run_folder(out)  # its writer still at work
+    try:
+        code, _, err = run(capsys, "train", "mlp", "--data-dir", str(tiny_fashion), "--out", str(out))
+    finally:
+        held.close()
+    assert code == 2 and f"{out} is in use: another minidl process (pid {os.getpid()})" in err
+    assert "--resume" not in err  # not the advice to continue it, which the lock would refuse as well
+
+
 # --- item: Ctrl-C while the figures and summary are written; plot run ----------------------------
 
 

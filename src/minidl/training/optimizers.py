@@ -5,7 +5,7 @@ Where to add an optimizer: a ``build_optimizer`` branch here and its name in
 """
 import torch
 
-from minidl.config.optimization import OPTIMIZERS, check_optimizer, check_weight_decay
+from minidl.config.optimization import OPTIMIZERS, check_lr, check_optimizer, check_weight_decay
 from minidl.errors import check_choice
 from minidl.lessons import concise, manual, scratch
 from minidl.lessons.choices import IMPLS
@@ -13,7 +13,7 @@ from minidl.lessons.choices import IMPLS
 
 def build_optimizer(model, impl: str, name: str, lr: float, weight_decay: float = 0.0, *, momentum: float = 0.0,
                     nesterov: bool = False):
-    """Return the optimizer ``name`` over ``model``'s parameters with learning rate ``lr`` (checked by the config).
+    """Return the optimizer ``name`` over ``model``'s parameters with learning rate ``lr``.
 
     Scratch models train with minidl's own SGD; concise ones with torch.optim's SGD, Adam or AdamW;
     manual ones with minidl's SGD (which steps from the backward pass's gradient factors), or
@@ -26,6 +26,7 @@ def build_optimizer(model, impl: str, name: str, lr: float, weight_decay: float 
     check_choice("implementation", impl, IMPLS)
     check_choice("optimizer", name, OPTIMIZERS)
     check_optimizer(impl, name)
+    check_lr(lr)  # the config's rule, for a caller from Python that built no config
     weight_decay = check_weight_decay(weight_decay)
     if name == "sgd" and impl == "scratch":
         return scratch.SGD(model.parameters(), lr, momentum, nesterov)  # the decay is in scratch's loss

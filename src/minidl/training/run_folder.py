@@ -28,16 +28,19 @@ except ImportError:  # Windows: no advisory locks; runs there are not guarded ag
 LOCK = ".minidl.lock"  # the process writing a run holds an flock on it; the file itself stays behind
 
 
-def check_run_folder(folder: Path) -> None:
+def check_run_folder(folder: Path, *, locked: bool = False) -> None:
     """Raise ConfigError unless a new run may be written in ``folder``: absent, or empty.
 
     A folder that already holds a run, a run that never saved a checkpoint, or anything else
     (the user's files, ``--out .``) is refused by name: minidl never writes over files it did not make.
+    A folder whose lock another process holds is in use (``locked``: this process holds it).
     """
     if not folder.exists():
         return
     if not folder.is_dir():
         raise ConfigError(f"--out {folder} is a file, not a folder; choose a new folder name")
+    if not locked:
+        check_not_in_use(folder)  # a run being written is in use, whatever else it holds yet
     if (folder / ckpt.LAST).exists():
         raise ConfigError(f"{folder} already holds a run; continue it with `{resume_command(folder)}`, "
                           f"or choose another --out folder")
@@ -87,6 +90,20 @@ def lock_run_folder(folder: Path):
     f.write(f"{os.getpid()}\n")
     f.flush()
     return f
+
+
+def check_not_in_use(folder: Path) -> None:
+    """Raise CheckpointError naming the pid of another process that holds ``folder``'s lock (creating nothing)."""
+    path = Path(folder) / LOCK
+    if fcntl is None or not path.is_file():
+        return
+    with open(path) as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            holder = f.read().strip() or "unknown"
+            raise CheckpointError(f"{folder} is in use: another minidl process (pid {holder}) is writing its run; "
+                                  f"wait for it to finish, or choose another --out folder") from None
 
 
 def is_finished(folder: Path, epoch: int) -> bool:

@@ -55,7 +55,7 @@ class RunWriter:
         self._lock = lock_run_folder(self.dir)
         try:
             if resumed is None:
-                check_run_folder(self.dir)  # again, under the lock: another run may have begun here meanwhile
+                check_run_folder(self.dir, locked=True)  # again, under the lock: another run may have begun here meanwhile
                 record = {"config": config.to_dict(), "minidl_version": __version__,
                           "torch_version": torch.__version__, "git_revision": git_revision(), "data": data.source}
             else:
