@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Train a throwaway copy of MODEL (with the train flags given) for up to "
                         "--steps batches while the lr grows geometrically from 1e-5 to 10; plot the loss against "
                         "the lr and suggest the lr where it falls fastest. No run folder is written.")
-    add_config_arguments(lf, skip=("out", "plots", "epochs"))
+    add_config_arguments(lf, skip=("out", "plots", "epochs", "tensorboard", "mlflow", "mlflow_experiment"))
     lf.add_argument("--recipe", metavar="NAME", help=f"a preset of the train flags: {_recipes()}")
     lf.add_argument("--steps", type=int, default=150, help="batches at most, one lr each (default 150)")
     lf.add_argument("--out", default="lr-find.png", help="PNG file to write (default lr-find.png)")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 
 from .checks import check_choice, check_fraction, check_nonnegative, check_positive, check_whole
 from .errors import ConfigError
+from .mlflow_log import check_mlflow
 
 MODELS = ("linreg", "softmax", "mlp", "polyreg")
 REGRESSORS = ("linreg", "polyreg")  # linear regression, on its inputs or on their powers x^i / i!: a w and a b
@@ -210,6 +211,11 @@ class TrainConfig:
                          metavar="D")
     grad_norms: bool = option(False, "record each layer's gradient norm, the epoch's mean over batches "
                               "(metrics.csv, grad_norms.png)")
+    tensorboard: bool = option(False, "also write TensorBoard event files into RUN/tensorboard (the extra "
+                               "'tensorboard'): tensorboard --logdir runs shows the runs side by side")
+    mlflow: str | None = option(None, "also log the run to this MLflow tracking store, e.g. sqlite:///mlruns.db "
+                                "or http://127.0.0.1:5000 (the extra 'mlflow')", metavar="URI")
+    mlflow_experiment: str = option("minidl", "with --mlflow: the experiment to log into", metavar="NAME")
     out: str | None = option(None, "run folder (default runs/<model>-<timestamp>)")
     plots: bool = option(True, "skip the PNG figures", flag="--no-plots")
 
@@ -250,6 +256,7 @@ class TrainConfig:
             raise ConfigError("--csv and --target go together: name the table and the column to predict")
         self._check_table()
         self._check_applies()
+        check_mlflow(self.mlflow, self.mlflow_experiment)  # the URI's form only: reaching it is fit's
 
     def _check_table(self) -> None:
         """Fill in and check the --csv fields: the task, the held-out rows, the metric."""
@@ -390,7 +397,8 @@ def cli_flag(name: str) -> str:
 # what --resume may change while the run stays one run: how long and how fast it goes on, where it
 # runs, and where its (fingerprinted, so unchanged) data now lies. Any other change (batch size,
 # seed, model, optimizer, a field added later...) would make it a different run: --allow-changes.
-RESUME_MAY_CHANGE = ("epochs", "lr", "device", "plots", "grad_norms", "out", "data_dir", "csv", "images", "test_csv")
+RESUME_MAY_CHANGE = ("epochs", "lr", "device", "plots", "grad_norms", "out", "data_dir", "csv", "images", "test_csv",
+                     "tensorboard", "mlflow", "mlflow_experiment")  # the loggers watch the run, never change it
 NOT_RECORDED = ("out", "data_dir", "csv", "images", "test_csv")  # where the files are is not a change of the run
 
 

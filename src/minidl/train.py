@@ -14,6 +14,7 @@ from .checks import check_fits_in_memory, plural, size
 from .config import REGRESSORS, TrainConfig, resume_changes
 from .errors import CheckpointError, ConfigError, MinidlError
 from .evaluate import Totals, class_report, evaluate
+from .loggers import Loggers, open_loggers
 from .memory import keep_freed_memory
 from .models import architecture, build_loss, build_optimizer, load_weights, model_for
 from .run_data import RunData, check_same_data, labels_fingerprint, load_run_data
@@ -100,6 +101,7 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
                          weight_decay=config.weight_decay, label_smoothing=config.label_smoothing)
     optimizer = build_optimizer(model, config.impl, config.optimizer, config.lr, config.weight_decay,
                                 momentum=config.momentum, nesterov=config.nesterov)
+    log = open_loggers(config, world.is_main)  # --tensorboard, --mlflow: refused here, before any file is written
     rows, resumed, best_model = [], None, None
     if resume is not None:
         rows, resumed, best_model = _restore(resume, config, model, optimizer, data, allow_changes)
@@ -113,14 +115,15 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
     net, optimizer = world.parallel(model, optimizer)  # averages the ranks' gradients each step
     try:
         return _train(config, model, net, loss_fn, optimizer, data, rows, writer, progress, world,
-                      best_model=best_model if config.patience is not None else None)
+                      best_model=best_model if config.patience is not None else None, log=log)
     finally:
+        log.close()
         if writer:
             writer.close()  # the folder's lock
 
 
 def _train(config, model, net, loss_fn, optimizer, data: RunData, rows, writer, progress, world,
-           best_model=None) -> History:
+           best_model=None, *, log: Loggers) -> History:
     """Return the History of training from ``rows`` (the epochs done) to ``config.epochs``.
 
     With ``--patience`` it stops once that many epochs brought no new best (minidl.selection) and
@@ -128,9 +131,12 @@ def _train(config, model, net, loss_fn, optimizer, data: RunData, rows, writer, 
     and the final checkpoint hold them. ``--val-fraction``'s set chooses that epoch where there is one.
 
     ``net`` is ``model`` itself, or DistributedDataParallel around it (see minidl.distributed).
+    ``log``: the run's TensorBoard and MLflow loggers (minidl.loggers), told of the start, each
+    saved epoch and the end.
     """
     show = Progress(config, enabled=progress)
     show.started(config, writer)
+    log.started(config, writer.dir if writer else None, rows)
     if writer and not rows:  # epoch 0: Ctrl-C during the first epoch still leaves a checkpoint
         writer.save_checkpoint(_state(config, model, optimizer, data, rows), best=False)
 
@@ -177,6 +183,7 @@ def _train(config, model, net, loss_fn, optimizer, data: RunData, rows, writer, 
         # --- record ---
         if writer:
             writer.save_epoch(rows, _state(config, model, optimizer, data, rows, best_model))
+        log.epoch(row, totals.losses)  # after the save: a logger never runs ahead of the checkpoint
 
     stopped = stops_early(rows, config.patience, config.min_delta)
     if stopped:  # the best epoch's weights, in the History's model and the final checkpoint
@@ -193,6 +200,7 @@ def _train(config, model, net, loss_fn, optimizer, data: RunData, rows, writer, 
             raise TrainingInterrupted(
                 f"interrupted while writing the figures and summary of {writer.dir}; its {ckpt.LAST} holds "
                 f"all {plural(len(rows), 'epoch')}: finish them with: {resume_command(writer.dir)}") from None
+    log.finished(summary)
     return History(config=config, rows=rows, summary=summary, run_dir=writer.dir if writer else None, model=model,
                    state=_state(config, model, optimizer, data, rows, best_model))
 
