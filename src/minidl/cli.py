@@ -17,6 +17,7 @@ from .commands import (MAX_SHOW, cmd_compare, cmd_data_download, cmd_data_info, 
                        cmd_lr_find, cmd_plot_activations, cmd_plot_run, cmd_predict, cmd_train)
 from .config import DATA_DIR_HELP, DATASETS, LESSON_DEFAULTS, TrainConfig, cli_flag
 from .errors import MinidlError
+from .export_cli import add_export_parser
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: the one the run used)")
     r.add_argument("--csv", help="a CSV run's table, moved (default: where the run read it)")
     r.set_defaults(func=cmd_plot_run)
+
+    add_export_parser(sub)
 
     d = sub.add_parser("data", help="the IDX image sets (Fashion-MNIST, MNIST, KMNIST): where, download, look")
     d_sub = d.add_subparsers(dest="what", required=True, parser_class=_Parser, metavar="WHAT")
