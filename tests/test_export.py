@@ -2,6 +2,7 @@
 predict`` predicts: probabilities to 1e-5, classes exactly, for an IDX, a grey and a colour
 image-folder, and a CSV classification and regression run, trained by each of the three twins."""
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -130,7 +131,9 @@ def test_torchscript_predicts_what_minidl_predicts(tmp_path, runs, kind):
     out = tmp_path / "model.pt"
     assert main(["export", str(folder), "--format", "torchscript", "--out", str(out)]) == 0
     extra = {"minidl.json": ""}
-    module = torch.jit.load(str(out), _extra_files=extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated for torch.export
+        module = torch.jit.load(str(out), _extra_files=extra)
     run = load_run(folder)
     X = inputs_of(run, runs.table)
     with torch.no_grad():

@@ -154,7 +154,10 @@ def export_run(run_or_checkpoint, fmt: str, out, *, best: bool = False) -> Path:
     meta = json.dumps(metadata(run, kind))
     example = example_input(run, kind)
     data = to_onnx(module, example, kind, meta) if fmt == "onnx" else to_torchscript(module, example, meta)
-    return write_bytes(path, data)
+    try:
+        return write_bytes(path, data)
+    except OSError as e:
+        raise ConfigError(f"cannot write --out {out}: {e.strerror or e}; name a file in a folder you can write") from None
 
 
 def to_onnx(module: Exported, example: torch.Tensor, kind: str, meta: str) -> bytes:
@@ -180,9 +183,8 @@ def to_onnx(module: Exported, example: torch.Tensor, kind: str, meta: str) -> by
 
 def to_torchscript(module: Exported, example: torch.Tensor, meta: str) -> bytes:
     """Return the TorchScript file's bytes (traced), the metadata as its extra file ``minidl.json``."""
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # torch.jit's deprecation notes
-        traced = torch.jit.trace(module, (example,))
     buffer = io.BytesIO()
-    torch.jit.save(traced, buffer, _extra_files={"minidl.json": meta})
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # torch.jit's deprecation notes: the ONNX file is the lasting format
+        torch.jit.save(torch.jit.trace(module, (example,)), buffer, _extra_files={"minidl.json": meta})
     return buffer.getvalue()
