@@ -8,10 +8,10 @@ import sys
 import pytest
 
 pytest.importorskip("mlflow", reason="the 'mlflow' extra is not installed (pip install -e '.[mlflow]')")
-from mlflow.tracking import MlflowClient  # noqa: E402
+from mlflow.tracking import MlflowClient
 
-from minidl.cli import main  # noqa: E402
-from minidl.mlflow_log import sqlite_file  # noqa: E402
+from minidl.cli import main
+from minidl.mlflow_log import sqlite_file
 
 
 @pytest.fixture(scope="module")

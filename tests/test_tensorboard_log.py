@@ -6,13 +6,13 @@ import sys
 import pytest
 
 pytest.importorskip("tensorboard", reason="the 'tensorboard' extra is not installed (pip install -e '.[tensorboard]')")
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
-from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData  # noqa: E402
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
-from minidl.cli import main  # noqa: E402
-from minidl.config import TrainConfig  # noqa: E402
-from minidl.errors import ConfigError  # noqa: E402
-from minidl.train import fit  # noqa: E402
+from minidl.cli import main
+from minidl.config import TrainConfig
+from minidl.errors import ConfigError
+from minidl.train import fit
 
 
 def train(run, data, *more, tensorboard=True):

@@ -121,7 +121,7 @@ def example_input(run, kind: str) -> torch.Tensor:
     if kind == "features":
         return torch.zeros(2, n)
     channels = run.config.channels if run.config.images else 1
-    side = int(round((n // channels) ** 0.5))
+    side = round((n // channels) ** 0.5)
     shape = (2, side, side) if channels == 1 else (2, channels, side, side)
     return torch.zeros(shape, dtype=torch.uint8)
 

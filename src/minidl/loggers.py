@@ -16,6 +16,7 @@ training and its run folder never depend on it.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 
@@ -70,10 +71,8 @@ class Loggers:
 
 
 def _close_quietly(logger) -> None:
-    try:
+    with contextlib.suppress(Exception):  # closing is the last thing: nothing left to tell
         logger.close()
-    except Exception:  # noqa: BLE001  (closing is the last thing: nothing left to tell)
-        pass
 
 
 def open_loggers(config, is_main: bool = True) -> Loggers:

@@ -72,7 +72,7 @@ class MLflowLogger:
         self.run_id, self.run_dir, self.done = None, None, False
 
     @classmethod
-    def connect(cls, uri: str, experiment: str) -> "MLflowLogger":
+    def connect(cls, uri: str, experiment: str) -> MLflowLogger:
         """Return a logger on ``experiment`` (made if new) of the store at ``uri``; ConfigError if unreachable."""
         check_uri(uri)
         db = sqlite_file(uri)
