@@ -81,6 +81,15 @@ def test_a_resume_continues_the_same_mlflow_run(tmp_path, tiny_fashion, store, e
     assert_metrics_are_the_csv(client, logged.info.run_id, metrics(run))
 
 
+def test_mlflow_none_resumes_a_run_without_logging(tmp_path, tiny_fashion, store, experiment):
+    run = tmp_path / "run"
+    assert train(store, experiment, tiny_fashion, run) == 0
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--quiet", "--mlflow", "none"]) == 0
+    client, logged = only_run(store, experiment)
+    assert [m.step for m in client.get_metric_history(logged.info.run_id, "train_loss")] == [1, 2]
+    assert len(metrics(run)) == 3
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -93,6 +102,7 @@ def test_an_unreachable_server_is_one_line_before_any_file(tmp_path, tiny_fashio
                  "--out", str(run), "--mlflow", f"http://127.0.0.1:{free_port()}"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "cannot reach the MLflow tracking store" in err, err
+    assert err.rstrip().endswith("--mlflow none")
     assert not run.exists()
 
 

@@ -214,7 +214,7 @@ class TrainConfig:
     tensorboard: bool = option(False, "also write TensorBoard event files into RUN/tensorboard (the extra "
                                "'tensorboard'): tensorboard --logdir runs shows the runs side by side")
     mlflow: str | None = option(None, "also log the run to this MLflow tracking store, e.g. sqlite:///mlruns.db "
-                                "or http://127.0.0.1:5000 (the extra 'mlflow')", metavar="URI")
+                                "or http://127.0.0.1:5000 (the extra 'mlflow'); none: no logging", metavar="URI")
     mlflow_experiment: str = option("minidl", "with --mlflow: the experiment to log into", metavar="NAME")
     out: str | None = option(None, "run folder (default runs/<model>-<timestamp>)")
     plots: bool = option(True, "skip the PNG figures", flag="--no-plots")
@@ -256,7 +256,8 @@ class TrainConfig:
             raise ConfigError("--csv and --target go together: name the table and the column to predict")
         self._check_table()
         self._check_applies()
-        check_mlflow(self.mlflow, self.mlflow_experiment)  # the URI's form only: reaching it is fit's
+        # the URI's form only (reaching the store is fit's); "none" -> None
+        object.__setattr__(self, "mlflow", check_mlflow(self.mlflow, self.mlflow_experiment))
 
     def _check_table(self) -> None:
         """Fill in and check the --csv fields: the task, the held-out rows, the metric."""

@@ -18,6 +18,7 @@ from minidl.errors import ConfigError
 
 SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "file", "databricks")
 RUN_FOLDER_TAG = "minidl.run_folder"
+OFF = "none"  # --mlflow none: no logging (how --resume stops a run's logging to a store that is gone)
 # a tracking server that stops answering must not hold the training up for minutes of retries
 QUICK = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
          "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
@@ -42,15 +43,21 @@ def check_uri(uri: str) -> str:
     return uri
 
 
-def check_mlflow(uri: str | None, experiment: str) -> None:
-    """Raise ConfigError for a malformed ``--mlflow`` URI, an empty experiment, or an experiment without a URI."""
-    if uri is None:
-        if experiment != "minidl":
+def check_mlflow(uri: str | None, experiment: str) -> str | None:
+    """Return the ``--mlflow`` URI, None for none (``none``: a resumed run stops logging), else raise
+    ConfigError for a malformed URI, an empty experiment, or an experiment without a URI.
+
+    >>> check_mlflow("none", "minidl") is None
+    True
+    """
+    if uri is None or uri == OFF:
+        if experiment != "minidl" and uri is None:
             raise ConfigError("--mlflow-experiment names where --mlflow logs: add --mlflow URI")
-        return
+        return None
     check_uri(uri)
     if not isinstance(experiment, str) or not experiment.strip():
         raise ConfigError(f"--mlflow-experiment must name an experiment, got {experiment!r}")
+    return uri
 
 
 def sqlite_file(uri: str) -> Path | None:
@@ -93,7 +100,8 @@ class MLflowLogger:
             else:
                 experiment_id = found.experiment_id
         except Exception as e:  # noqa: BLE001  (MLflow, SQLAlchemy and requests each raise their own)
-            raise ConfigError(f"cannot reach the MLflow tracking store {uri}: {_first_line(e)}") from None
+            raise ConfigError(f"cannot reach the MLflow tracking store {uri}: {_first_line(e)}; start it, "
+                              f"or train without it: --mlflow {OFF}") from None
         return cls(client, experiment_id, uri)
 
     def started(self, config, run_dir, rows) -> None:
