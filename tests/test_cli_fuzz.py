@@ -89,6 +89,7 @@ BAD = [
     "train mlp --mlflow-experiment lesson", "lr-find mlp --tensorboard", "lr-find mlp --mlflow sqlite:///m.db",
     f"train mlp --hidden 8 --epochs 1 --data-dir {TINY} --mlflow sqlite:///no/such/folder/m.db",
     f"train mlp --hidden 8 --epochs 1 --data-dir {TINY} --mlflow http://127.0.0.1:9",
+    "train --resume linrun --epochs 1 --mlflow sqlite:///m.db", "train --resume linrun --epochs 9 --mlflow m.db",
     "export", "export mlprun", "export mlprun --format onnx", "export mlprun --out m.onnx",
     "export mlprun --format pdf --out m.pdf", "export /no/such/run --format onnx --out m.onnx",
     "export mine --format onnx --out m.onnx", "export data --format onnx --out m.onnx",

@@ -101,10 +101,10 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
                          weight_decay=config.weight_decay, label_smoothing=config.label_smoothing)
     optimizer = build_optimizer(model, config.impl, config.optimizer, config.lr, config.weight_decay,
                                 momentum=config.momentum, nesterov=config.nesterov)
-    log = open_loggers(config, world.is_main)  # --tensorboard, --mlflow: refused here, before any file is written
     rows, resumed, best_model = [], None, None
     if resume is not None:
         rows, resumed, best_model = _restore(resume, config, model, optimizer, data, allow_changes)
+    log = open_loggers(config, world.is_main)  # --tensorboard, --mlflow: refused here, before any file is written
     writer, failed = None, None
     try:
         if config.out and world.is_main:
