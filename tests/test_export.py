@@ -64,9 +64,12 @@ def runs(tmp_path_factory, tiny_fashion):
     data = {"grey": grey_tree(base / "grey"), "colour": colour_folder(base / "colour"), "table": tables(base)}
     flags = {
         "idx": ["mlp", "--data-dir", str(tiny_fashion), "--batch-size", "100"],
-        "grey-folder": ["mlp", "--images", str(data["grey"]), "--image-size", "10", "--batch-size", "8"],
-        "colour-folder": ["mlp", "--images", str(data["colour"]), "--channels", "3", "--batch-size", "4"],
-        "csv-classify": ["mlp", "--csv", str(data["table"]), "--target", "kind", "--batch-size", "10", "--lr", "0.1"],
+        "grey-folder": ["mlp", "--images", str(data["grey"]), "--image-size", "10", "--batch-size", "8",
+                        "--activation", "tanh"],
+        "colour-folder": ["mlp", "--images", str(data["colour"]), "--channels", "3", "--batch-size", "4",
+                          "--activation", "gelu"],
+        "csv-classify": ["mlp", "--csv", str(data["table"]), "--target", "kind", "--batch-size", "10", "--lr", "0.1",
+                         "--dropout", "0.3"],  # dropout: never in the exported file (eval mode)
         "csv-regress": ["mlp", "--csv", str(data["table"]), "--target", "price", "--task", "regress",
                         "--metric", "log-rmse", "--batch-size", "10", "--lr", "0.05"],
         "csv-linreg": ["linreg", "--csv", str(data["table"]), "--target", "price", "--batch-size", "10"],

@@ -75,8 +75,12 @@ def layers_of(model, config) -> nn.Sequential:
     from minidl.models import canonical_state
 
     state = canonical_state(model)  # {w or W, b} or {W1, b1, W2, ...}, weights as (in, out)
-    names = [("w", "b")] if "w" in state else [("W", "b")] if "W" in state else \
-        [(f"W{i}", f"b{i}") for i in range(1, len(state) // 2 + 1)]
+    if "w" in state:  # linreg, polyreg
+        names = [("w", "b")]
+    elif "W" in state:  # softmax regression
+        names = [("W", "b")]
+    else:  # an MLP: a linear layer per (W_i, b_i), the activation between them
+        names = [(f"W{i}", f"b{i}") for i in range(1, len(state) // 2 + 1)]
     layers = []
     for i, (w, b) in enumerate(names):
         linear = nn.Linear(*state[w].shape)
