@@ -90,6 +90,18 @@ def test_mlflow_none_resumes_a_run_without_logging(tmp_path, tiny_fashion, store
     assert len(metrics(run)) == 3
 
 
+def test_each_fold_of_a_cross_validation_is_its_own_mlflow_run(tmp_path, store, experiment):
+    rows = [f"{(i % 10 - 5) / 2},{('red', 'green', 'blue')[i % 3]},{('ant', 'bee')[i % 2]}" for i in range(30)]
+    (tmp_path / "kinds.csv").write_text("size,colour,kind\n" + "\n".join(rows) + "\n")
+    assert main(["train", "softmax", "--csv", str(tmp_path / "kinds.csv"), "--target", "kind", "--folds", "2",
+                 "--epochs", "2", "--device", "cpu", "--no-plots", "--quiet", "--out", str(tmp_path / "cv"),
+                 "--mlflow", store, "--mlflow-experiment", experiment]) == 0
+    client = MlflowClient(tracking_uri=store)
+    runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
+    assert sorted(r.info.run_name for r in runs) == ["fold-1", "fold-2"]
+    assert {r.data.params["fold"] for r in runs} == {"1", "2"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
