@@ -6,6 +6,7 @@ image, a text file, a broken checkpoint and a folder of the user's own. Commands
 the network (a download) are left out.
 """
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,25 @@ BAD = [
     "lr-find mlp --data-dir /no/such/folder", "lr-find mlp --recipe nope",
     "compare", "compare /no/such/run", "compare notes.txt", "compare mine", "compare mlprun --out plot.txt",
     "compare mlprun --out mine", "compare mlprun --csv /no/such/folder/t.csv",
+    # in other tools: TensorBoard, MLflow, export
+    "train mlp --mlflow mlruns.db", "train mlp --mlflow sqlite:/m.db", "train mlp --mlflow ftp://host/m",
+    "train mlp --mlflow-experiment lesson", "lr-find mlp --tensorboard", "lr-find mlp --mlflow sqlite:///m.db",
+    f"train mlp --hidden 8 --epochs 1 --data-dir {TINY} --mlflow sqlite:///no/such/folder/m.db",
+    f"train mlp --hidden 8 --epochs 1 --data-dir {TINY} --mlflow http://127.0.0.1:9",
+    "train --resume linrun --epochs 1 --mlflow sqlite:///m.db", "train --resume linrun --epochs 9 --mlflow m.db",
+    "export", "export mlprun", "export mlprun --format onnx", "export mlprun --out m.onnx",
+    "export mlprun --format pdf --out m.pdf", "export /no/such/run --format onnx --out m.onnx",
+    "export mine --format onnx --out m.onnx", "export data --format onnx --out m.onnx",
+    "export notes.txt --format torchscript --out m.pt", "export bad.pt --format onnx --out m.onnx",
+    "export mlprun --format onnx --out /no/such/folder/m.onnx", "export mlprun --format onnx --out mine",
+    "export mlprun --format torchscript --out /proc/m.pt", "export mlprun --format onnx --out m.onnx --bogus",
+]
+# a missing extra: the module made unimportable, the command line that needs it
+MISSING_EXTRA = [
+    ("tensorboard", f"train mlp --hidden 8 --epochs 1 --data-dir {TINY} --tensorboard --out tb"),
+    ("mlflow", f"train mlp --hidden 8 --epochs 1 --data-dir {TINY} --mlflow sqlite:///m.db --out ml"),
+    ("onnx", "export mlprun --format onnx --out m.onnx"),
+    ("onnxscript", "export mlprun --format onnx --out m.onnx"),
 ]
 
 
@@ -133,7 +153,7 @@ def snapshot(folder: Path) -> dict:
 def test_the_table_is_big_enough():
     assert len(BAD) >= 60 and len(set(BAD)) == len(BAD)
     assert {line.split()[0] for line in BAD if line and not line.startswith("-")} == {
-        "train", "evaluate", "predict", "plot", "data", "lr-find", "compare"}
+        "train", "evaluate", "predict", "plot", "data", "lr-find", "compare", "export"}
 
 
 @pytest.mark.parametrize("line", BAD)
@@ -149,4 +169,17 @@ def test_a_bad_command_line_is_one_line_exit_2_and_changes_nothing(capsys, monke
     out, err = capsys.readouterr()
     assert code == 2, (line, out, err)
     assert err.count("\n") == 1 and err.startswith("minidl") and "Traceback" not in err, (line, err)
+    assert snapshot(work) == before, line
+
+
+@pytest.mark.parametrize("module, line", MISSING_EXTRA)
+def test_a_flag_whose_extra_is_missing_is_one_line_naming_it(capsys, monkeypatch, workspace, module, line):
+    work, names = workspace
+    monkeypatch.chdir(work)
+    monkeypatch.setitem(sys.modules, module, None)  # import MODULE now raises ImportError
+    before = snapshot(work)
+    code = main([arg.format(**names) for arg in line.split()])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, (line, err)
+    assert "needs the optional extra" in err and "pip install 'minidl[" in err, err
     assert snapshot(work) == before, line

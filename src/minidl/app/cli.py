@@ -14,6 +14,7 @@ import sys
 
 from minidl import __version__
 from minidl.app.commands import cmd_compare, cmd_lr_find, cmd_train
+from minidl.app.export_cli import add_export_parser
 from minidl.app.run_commands import (MAX_SHOW, cmd_data_download, cmd_data_info, cmd_data_show, cmd_evaluate,
                                      cmd_plot_activations, cmd_plot_run, cmd_predict)
 from minidl.sources.idx_set import DATA_DIR_HELP
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="minidl", description="The first models of deep learning, from scratch and concise.")
     p.add_argument("--version", action="version", version=f"minidl {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
-    for add in (_add_train, _add_lr_find, _add_compare, _add_evaluate, _add_predict, _add_plot, _add_data):
+    for add in (_add_train, _add_lr_find, _add_compare, _add_evaluate, _add_predict, _add_plot, add_export_parser,
+                _add_data):
         add(sub)
     return p
 
@@ -64,7 +66,7 @@ def _add_lr_find(sub) -> None:
                         description="Train a throwaway copy of MODEL (with the train flags given) for up to "
                         "--steps batches while the lr grows geometrically from 1e-5 to 10; plot the loss against "
                         "the lr and suggest the lr where it falls fastest. No run folder is written.")
-    add_config_arguments(lf, skip=("out", "plots", "epochs"))
+    add_config_arguments(lf, skip=("out", "plots", "epochs", "tensorboard", "mlflow", "mlflow_experiment"))
     lf.add_argument("--recipe", metavar="NAME", help=f"a preset of the train flags: {_recipes()}")
     lf.add_argument("--steps", type=int, default=150, help="batches at most, one lr each (default 150)")
     lf.add_argument("--out", default="lr-find.png", help="PNG file to write (default lr-find.png)")

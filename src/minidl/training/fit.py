@@ -13,6 +13,7 @@ from minidl.errors import ConfigError, MinidlError, check_fits_in_memory, size
 from minidl.sources.base import RunData, labels_fingerprint
 from minidl.sources.registry import load_run_data
 from minidl.training import checkpoint as ckpt
+from minidl.training.loggers import open_loggers
 from minidl.training.loop import Training, train
 from minidl.training.memory import keep_freed_memory
 from minidl.training.models import build_loss, model_for
@@ -86,6 +87,7 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
     model, loss_fn, optimizer = build_training(config, data, world.device)
     t = Training(config, model, model, loss_fn, optimizer, data, world)
     rows, resumed, best_model = restore(resume, t, allow_changes) if resume is not None else ([], None, None)
+    t.log = open_loggers(config, world.is_main)  # --tensorboard, --mlflow: refused here, before any file is written
     writer, failed = None, None
     try:
         if config.out and world.is_main:
@@ -98,6 +100,7 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
         rows, summary, best_model = train(t, rows, writer, progress,
                                           best_model if config.patience is not None else None)
     finally:
+        t.log.close()
         if writer:
             writer.close()  # the folder's lock
     return History(config=config, rows=rows, summary=summary, run_dir=writer.dir if writer else None, model=model,

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from minidl.errors import plural
 from minidl.sources.base import RunData
 from minidl.training import checkpoint as ckpt
 from minidl.training.evaluate import Totals, evaluate
+from minidl.training.loggers import Loggers
 from minidl.training.runs import RunWriter
 from minidl.training.run_folder import is_best, resume_command
 from minidl.training.schedules import lr_at, set_lr
@@ -33,6 +34,7 @@ class Training:
     optimizer: object
     data: RunData
     world: object
+    log: Loggers = field(default_factory=Loggers)  # --tensorboard, --mlflow: told of the start, each saved epoch, the end
 
 
 def train(t: Training, rows: list[dict], writer: RunWriter | None, progress: bool, best_model=None):
@@ -45,6 +47,7 @@ def train(t: Training, rows: list[dict], writer: RunWriter | None, progress: boo
     config, data = t.config, t.data
     show = Progress(config, enabled=progress)
     show.started(config, writer)
+    t.log.started(config, writer.dir if writer else None, rows)
     if writer and not rows:  # epoch 0: Ctrl-C during the first epoch still leaves a checkpoint
         writer.save_checkpoint(run_state(t, rows), best=False)
     test = None
@@ -66,6 +69,7 @@ def train(t: Training, rows: list[dict], writer: RunWriter | None, progress: boo
         # --- record ---
         if writer:
             writer.save_epoch(rows, run_state(t, rows, best_model))
+        t.log.epoch(row, totals.losses)  # after the save: a logger never runs ahead of the checkpoint
     return finish(t, rows, writer, test, best_model)
 
 
@@ -113,4 +117,5 @@ def finish(t: Training, rows, writer, test, best_model):
             raise TrainingInterrupted(
                 f"interrupted while writing the figures and summary of {writer.dir}; its {ckpt.LAST} holds "
                 f"all {plural(len(rows), 'epoch')}: finish them with: {resume_command(writer.dir)}") from None
+    t.log.finished(summary)
     return rows, summary, best_model
