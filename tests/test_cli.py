@@ -1,4 +1,5 @@
 """The `minidl` command: every mistake is one line and exit status 2; the commands do their job."""
+import json
 import subprocess
 import sys
 
@@ -194,6 +195,20 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tiny_fashion):
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait() == 141 and err == ""
+
+
+def test_a_training_whose_reader_stops_early_still_writes_its_whole_run(tiny_fashion, tmp_path):
+    # as `minidl train mlp | head -1`: the reader gone after the first line, the run goes on to its end
+    out = tmp_path / "run"
+    argv = ["train", "mlp", "--data-dir", str(tiny_fashion), "--hidden", "8", "--epochs", "3", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "minidl", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 141 and "Traceback" not in err
+    assert json.loads((out / "summary.json").read_text())["epochs"] == 3
+    assert len((out / "metrics.csv").read_text().splitlines()) == 4 and (out / "curves.png").is_file()
 
 
 def test_plot_out_a_folder_is_one_line(capsys, tmp_path):

@@ -151,18 +151,43 @@ def run() -> None:
     collector stays off and whatever is alive at the end is frozen out of that last pass.
     ``main()``, which tests call in-process, leaves the collector alone.
 
-    A reader that stops early (``minidl data info | head -3``) ends the program quietly with
-    status 141, as a shell tool killed by SIGPIPE would.
+    A reader that stops early (``minidl train mlp | head -1``) does not stop the command: it goes on
+    silently to its end (a training writes its whole run folder) and then exits with status 141, as
+    a shell tool whose reader went away reports (128 + SIGPIPE).
     """
     gc.disable()
-    try:
-        status = main()
-        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush at exit
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is left goes nowhere
-        status = 141  # 128 + SIGPIPE, what a shell tool stopped by a closed pipe reports
+    out = sys.stdout = UnreadOutput(sys.stdout)
+    status = main()
+    out.flush()  # a closed pipe shows here at the latest, not in the interpreter's last flush at exit
     gc.freeze()
-    sys.exit(status)
+    sys.exit(141 if out.gone and status == 0 else status)
+
+
+class UnreadOutput:
+    """Standard output that goes quiet, instead of raising BrokenPipeError, once its reader has gone."""
+
+    def __init__(self, stream):
+        self.stream, self.gone = stream, False
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._went()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._went()
+
+    def _went(self) -> None:
+        self.gone = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())  # what is left goes nowhere
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
 
 
 def main(argv: list[str] | None = None) -> int:
