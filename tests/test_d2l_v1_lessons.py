@@ -10,7 +10,6 @@ lesson writes its own `Trainer.fit_epoch`, the synthetic-data lesson a DataLoade
 `get_tensorloader`), as the book's notebooks do; each run gets the classes back as they were.
 """
 import contextlib
-import hashlib
 import re
 from pathlib import Path
 
@@ -23,8 +22,6 @@ import minidl.d2l as d2l
 from minidl.errors import DatasetError
 
 LESSONS = Path(__file__).resolve().parents[1] / "examples" / "d2l-1.0"
-BOOK_SHA1 = {"kaggle_house_pred_train.csv": "585e9cc93e70b39160e7921475f9bcd7d31219ce",
-             "kaggle_house_pred_test.csv": "fa19780a7b011d9b009e8bff8e99922a8ee2eb90"}
 
 
 @contextlib.contextmanager
@@ -210,38 +207,14 @@ def test_numerical_stability(tmp_path, capsys):
 
 # --- House prices: a small table in Kaggle's format where the lesson looks for its files --------
 
-def write_house_tables(folder, n_train=1460, n_test=1459):
-    """Write Kaggle's two files, shaped like them (Id, numbers with gaps, text with gaps, SalePrice)."""
-    rng = np.random.default_rng(0)
-    n = n_train + n_test
-    columns, log_price = {"Id": np.arange(1, n + 1)}, np.log(180_000) + rng.normal(0, 0.05, n)
-    for j in range(6):
-        values = rng.normal(0, 1, n)
-        log_price += 0.1 * values
-        column = np.round(1000 + 300 * values)
-        column[rng.random(n) < 0.1] = np.nan
-        columns[f"Num{j}"] = column
-    for j in range(4):
-        codes = rng.integers(0, 3, n)
-        log_price += 0.05 * (codes == 0)
-        column = np.array(["RL", "RM", "FV"], dtype=object)[codes]
-        column[rng.random(n) < 0.05] = np.nan
-        columns[f"Text{j}"] = column
-    table = pd.DataFrame(columns)
-    folder.mkdir(parents=True, exist_ok=True)
-    train = table[:n_train].assign(SalePrice=np.round(np.exp(log_price[:n_train])).astype(int))
-    train.to_csv(folder / "kaggle_house_pred_train.csv", index=False)
-    table[n_train:].to_csv(folder / "kaggle_house_pred_test.csv", index=False)
-    return {name: hashlib.sha1((folder / name).read_bytes()).hexdigest() for name in BOOK_SHA1}
-
-
-def test_house_price_lesson_on_tables_where_it_looks(tmp_path, monkeypatch, capsys):
+def test_house_price_lesson_on_tables_where_it_looks(tmp_path, monkeypatch, capsys,
+                                                     kaggle_house_tables):
     monkeypatch.setenv("MINIDL_CACHE_DIR", str(tmp_path / "cache"))
-    sha1s = write_house_tables(tmp_path / "cache" / "d2l")  # DataModule's root: minidl's cache
-    # The lesson names the real files' SHA-1s; these tables stand in for them.
+    # DataModule's root is minidl's cache; the lesson names the real files' SHA-1s, and these
+    # tables stand in for them
+    sha1s = kaggle_house_tables(tmp_path / "cache" / "d2l")
     (tmp_path / "run").mkdir()
-    ns = run_lesson("kaggle_house_price", tmp_path / "run",
-                    replace=[(BOOK_SHA1[name], sha1s[name]) for name in BOOK_SHA1])
+    ns = run_lesson("kaggle_house_price", tmp_path / "run", replace=sha1s.items())
     out = capsys.readouterr().out
     assert "(1460, 12)\n(1459, 11)" in out and "Downloading" not in out
     average = float(re.search(r"^average validation log mse = (\S+)$", out, re.MULTILINE)[1])

@@ -22,7 +22,7 @@ import weakref
 import numpy as np
 import torch
 
-from minidl.d2l.figures import _bare_subplots, figure_path, in_notebook
+from minidl.d2l.figures import _bare_subplots, figure_path, in_notebook, use_svg_display
 from minidl.d2l.hyper import HyperParameters
 from minidl.plots import _save
 
@@ -116,6 +116,7 @@ class ProgressBoard(HyperParameters):
         if in_notebook():
             from IPython import display
 
+            use_svg_display()  # as the book's draw; it also makes Jupyter render a bare Figure
             if self._handle is None:
                 self._handle = display.display(self.fig, display_id=True)
             else:
