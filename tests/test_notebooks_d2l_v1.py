@@ -107,7 +107,8 @@ def test_notebook_runs_and_shows_its_figures_inline(name, kernel):
     assert any(map(is_figure, outputs)) == (name not in NO_FIGURES), outputs
     stderr = [out.text for out in outputs if out.output_type == "stream" and out.name == "stderr"]
     assert all(LESSON_WARNING in text for text in stderr), stderr
-    texts = " ".join(out.data.get("text/plain", "") for out in outputs if "data" in out and not is_figure(out))
+    texts = " ".join(out.data.get("text/plain", "") for out in outputs
+                     if "data" in out and not is_figure(out))
     assert "<Figure" not in texts and "<Axes" not in texts, texts
     for cell in nb.cells:
         if re.search(r"^(trainer.fit|train_scratch)\(", cell.source, re.MULTILINE):

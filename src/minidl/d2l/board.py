@@ -26,7 +26,7 @@ from minidl.d2l.figures import _bare_subplots, figure_path, in_notebook, use_svg
 from minidl.d2l.hyper import HyperParameters
 from minidl.plots import _save
 
-REDRAW_SECONDS = 1.0  # the shortest time between two redraws of one board
+REDRAW_SECONDS = 2.0  # the shortest time between two redraws of one board
 
 Point = collections.namedtuple("Point", ["x", "y"])
 

@@ -105,7 +105,8 @@ class Trainer(HyperParameters):
         self.epoch = 0
         self.train_batch_idx = 0
         self.val_batch_idx = 0
-        for self.epoch in range(self.max_epochs):
+        for epoch in range(self.max_epochs):
+            self.epoch = epoch  # the book's Module.plot reads it
             self.fit_epoch()
         model.board.flush()
 
