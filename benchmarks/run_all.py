@@ -3,7 +3,7 @@
     python benchmarks/run_all.py [--quick]
 
 Prints each table, then the issue's targets against this run's numbers; writes
-benchmarks/results/{contenders,peers,roofline,scaling,ddp,sklearn,loader,d2l,tables,tables_accuracy,summary}.json and contenders.png,
+benchmarks/results/{contenders,peers,roofline,scaling,ddp,sklearn,loader,d2l,d2l_v1,tables,tables_accuracy,summary}.json and contenders.png,
 peers.png, scaling.png. A full run took 17.4 minutes on a 2-core CPU (2026-12-01), --quick 3.3
 (one run per contender; no loader or d2l benchmark, no 0-worker book row, no width 2048, the peers
 at batch 64 and 256 only).
@@ -112,6 +112,11 @@ def main(argv=None) -> dict:
 
         print("\nThe concise MLP lesson on minidl.d2l against the book's per-sample loaders")
         write_json("d2l", {"machine": machine(), "rows": bench_d2l.main()})
+        import bench_d2l_v1  # the 1.0 MLP lesson's Trainer.fit against concise and the book's path
+
+        print("\nThe d2l 1.0 MLP lesson's Trainer.fit against minidl concise and the book's DataLoader path")
+        d2l_v1 = bench_d2l_v1.main([])
+        write_json("d2l_v1", {"machine": machine(), **d2l_v1})
         import bench_recipe  # the best recipe (>= 0.90) beside the lesson's fit(), seed by seed
 
         print("\nThe fashion-mlp recipe against the lesson's 5-epoch fit(), 3 seeds")
@@ -123,7 +128,7 @@ def main(argv=None) -> dict:
     if bench_tables_accuracy.TABLES.is_dir():  # the real tables, where the checkout has them beside it
         bench_tables_accuracy.main()
 
-    checks = targets(contenders, roofline, chapter, peers)
+    checks = targets(contenders, roofline, chapter, peers) + ([] if args.quick else d2l_v1["checks"])
     print("\nTargets (the speed issue), this run:")
     for check in checks:
         print("  " + check["text"])

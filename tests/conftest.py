@@ -1,4 +1,5 @@
 """Shared fixtures: an isolated cache folder, the real data when CI provides it, a local HTTP server."""
+import hashlib
 import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -112,3 +113,46 @@ def serve():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+KAGGLE_SHA1 = {"kaggle_house_pred_train.csv": "585e9cc93e70b39160e7921475f9bcd7d31219ce",
+               "kaggle_house_pred_test.csv": "fa19780a7b011d9b009e8bff8e99922a8ee2eb90"}
+
+
+def write_house_tables(folder, n_train=1460, n_test=1459):
+    """Write Kaggle's two house-price files, shaped like them; return {the book's SHA-1: theirs}.
+
+    An Id, numbers with gaps, text with gaps and, in the training file, a SalePrice depending
+    on both, log-normally around 180,000.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = n_train + n_test
+    columns, log_price = {"Id": np.arange(1, n + 1)}, np.log(180_000) + rng.normal(0, 0.05, n)
+    for j in range(6):
+        values = rng.normal(0, 1, n)
+        log_price += 0.1 * values
+        column = np.round(1000 + 300 * values)
+        column[rng.random(n) < 0.1] = np.nan
+        columns[f"Num{j}"] = column
+    for j in range(4):
+        codes = rng.integers(0, 3, n)
+        log_price += 0.05 * (codes == 0)
+        column = np.array(["RL", "RM", "FV"], dtype=object)[codes]
+        column[rng.random(n) < 0.05] = np.nan
+        columns[f"Text{j}"] = column
+    table = pd.DataFrame(columns)
+    folder.mkdir(parents=True, exist_ok=True)
+    train = table[:n_train].assign(SalePrice=np.round(np.exp(log_price[:n_train])).astype(int))
+    train.to_csv(folder / "kaggle_house_pred_train.csv", index=False)
+    table[n_train:].to_csv(folder / "kaggle_house_pred_test.csv", index=False)
+    return {book: hashlib.sha1((folder / name).read_bytes()).hexdigest()
+            for name, book in KAGGLE_SHA1.items()}
+
+
+@pytest.fixture(scope="session")
+def kaggle_house_tables():
+    """`write_house_tables(folder)`: the d2l 1.0 house-price lesson's two files, small stand-ins."""
+    return write_house_tables

@@ -617,9 +617,12 @@ BOOK_ALIASES = {  # d2l 0.17's set, each to the torch function or dtype it names
     "log": torch.log, "normal": torch.normal, "rand": torch.rand, "matmul": torch.matmul,
     "int32": torch.int32, "float32": torch.float32, "concat": torch.cat, "stack": torch.stack,
     "abs": torch.abs, "eye": torch.eye,
+    # and the ones d2l 1.0's first chapters add
+    "randn": torch.randn, "int64": torch.int64, "sigmoid": torch.sigmoid,
+    "ones_like": torch.ones_like, "zeros_like": torch.zeros_like,
 }
 BOOK_METHODS = ["numpy", "size", "reshape", "to", "reduce_sum", "argmax", "astype", "transpose",
-                "reduce_mean"]
+                "reduce_mean", "expand_dims"]
 
 
 def test_the_books_aliases_are_exactly_its_set():

@@ -2,7 +2,8 @@
 
 d2l writes its shared helpers once for MXNet, PyTorch and TensorFlow, calling these names instead
 of each framework's own; the PyTorch lessons call them too (`d2l.float32`, `d2l.reduce_sum`,
-`d2l.size`, ...). This is the 0.17 release's set, no more. The first group is torch's own
+`d2l.size`, ...). This is the 0.17 release's set, and the ones the 1.0 edition's first chapters
+add (`randn`, `int64`, `sigmoid`, `ones_like`, `zeros_like`, `expand_dims`). The first group is torch's own
 functions and dtypes under the book's names; the second takes the tensor first and calls its
 method, passing every other argument through (so `reduce_sum(X, axis=1, keepdims=True)` works,
 as torch accepts those NumPy spellings).
@@ -37,6 +38,12 @@ concat = torch.cat  # the book's name for torch.cat
 stack = torch.stack
 abs = torch.abs  # noqa: A001  (shadows the builtin only as d2l.abs, as in the book)
 eye = torch.eye
+# the 1.0 edition's additions
+randn = torch.randn
+int64 = torch.int64
+sigmoid = torch.sigmoid
+ones_like = torch.ones_like
+zeros_like = torch.zeros_like
 
 
 # --- Methods of the tensor, called as functions ------------------------------------------------------
@@ -98,9 +105,18 @@ def reduce_mean(x, *args, **kwargs):
     return x.mean(*args, **kwargs)
 
 
+def expand_dims(x, *args, **kwargs):
+    """Return x.unsqueeze(axis): `x` with a new axis of length 1 (the 1.0 edition's).
+
+    >>> expand_dims(zeros(2, 3), 1).shape
+    torch.Size([2, 1, 3])
+    """
+    return x.unsqueeze(*args, **kwargs)
+
+
 __all__ = [
     "ones", "zeros", "tensor", "arange", "meshgrid", "sin", "sinh", "cos", "cosh", "tanh",
     "linspace", "exp", "log", "normal", "rand", "matmul", "int32", "float32", "concat", "stack",
     "abs", "eye", "numpy", "size", "reshape", "to", "reduce_sum", "argmax", "astype", "transpose",
-    "reduce_mean",
+    "reduce_mean", "randn", "int64", "sigmoid", "ones_like", "zeros_like", "expand_dims",
 ]

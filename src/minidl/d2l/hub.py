@@ -1,7 +1,8 @@
-"""The book's data hub: `DATA_HUB[name] = (url, sha1)` and `download(name)` (the house-price lesson).
+"""The book's data hub: `DATA_HUB[name] = (url, sha1)` and `download` (the house-price lessons).
 
 Files go to `cache_dir()/d2l` (MINIDL_CACHE_DIR, else the user cache), not the book's `../data`
-beside wherever the lesson runs, unless the lesson passes its own `cache_dir`. A cached file is
+beside wherever the lesson runs, unless the lesson passes its own folder (1.0's `DataModule`
+passes its `root`, which is None, minidl's default, unless the lesson gives one). A cached file is
 used when its SHA-1 matches; a download is written only once its SHA-1 matches (the book keeps
 whatever arrived). Any URL urllib opens works, `file://` included, so a lesson can point an entry
 at a local copy: ``DATA_HUB['kaggle_house_train'] = (Path('train.csv').resolve().as_uri(), sha1)``.
@@ -28,21 +29,34 @@ def _sha1(data: bytes) -> str:
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
-def download(name, cache_dir=None, timeout=60):
-    """Return the local path (a str, as the book's) of DATA_HUB's file `name`, downloading it if needed.
+def _source(url, sha1_hash):
+    """Return (what to call it, URL, SHA-1 or None) of a DATA_HUB name or of a URL."""
+    if url in DATA_HUB:
+        return (url, *DATA_HUB[url])
+    if "://" not in str(url):
+        raise DatasetError(f"no file {url!r} in d2l.DATA_HUB (it has {', '.join(DATA_HUB)}): "
+                           f"add it first, as DATA_HUB[{url!r}] = (url, sha1), or pass a URL")
+    return url.split("/")[-1], url, sha1_hash
+
+
+def download(url, folder=None, sha1_hash=None, *, cache_dir=None, timeout=60):
+    """Return the local path (a str, as the book's) of a file, downloading it if needed.
+
+    Both editions' calls: d2l 0.17's ``download(name, cache_dir)`` with a DATA_HUB name, and
+    1.0's ``download(url, folder, sha1_hash)``. The file lands in `folder` (0.17's keyword:
+    `cache_dir`), default `cache_dir()/d2l`. A file already there is used without a download
+    when its SHA-1 matches (or when no SHA-1 is known); a download is kept only once it matches.
 
     >>> download('kaggle_house_tset')  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     minidl.errors.DatasetError: no file 'kaggle_house_tset' in d2l.DATA_HUB (it has kaggle_house_train, ...
     """
-    if name not in DATA_HUB:
-        raise DatasetError(f"no file {name!r} in d2l.DATA_HUB (it has {', '.join(DATA_HUB)}): "
-                           f"add it first, as DATA_HUB[{name!r}] = (url, sha1)")
-    url, sha1 = DATA_HUB[name]
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else _cache_dir() / "d2l"
+    name, url, sha1 = _source(url, sha1_hash)
+    folder = folder if folder is not None else cache_dir
+    folder = Path(folder).expanduser() if folder is not None else _cache_dir() / "d2l"
     path = folder / url.split("/")[-1]
-    if path.is_file() and _sha1(path.read_bytes()) == sha1:
-        return str(path)  # cached
+    if path.is_file() and (sha1 is None or _sha1(path.read_bytes()) == sha1):
+        return str(path)  # already there
     print(f"Downloading {path} from {url}...")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -51,14 +65,15 @@ def download(name, cache_dir=None, timeout=60):
         reason = getattr(e, "reason", None) or e
         raise DatasetError(f"could not download {name} from {url} ({reason}): check the "
                            f"connection, or put the file at {path} yourself") from None
-    if _sha1(data) != sha1:
-        raise DatasetError(f"{url} sent a file with SHA-1 {_sha1(data)}, not DATA_HUB[{name!r}]'s "
-                           f"{sha1}: fix the entry's URL or checksum (nothing was saved)")
+    if sha1 is not None and _sha1(data) != sha1:
+        expected = f"DATA_HUB[{name!r}]'s" if name in DATA_HUB else "the sha1_hash"
+        raise DatasetError(f"{url} sent a file with SHA-1 {_sha1(data)}, not {expected} "
+                           f"{sha1}: fix the URL or the checksum (nothing was saved)")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         write_bytes(path, data)
     except OSError as e:
-        raise DatasetError(f"cannot save {path}: {e.strerror or e}; pass a cache_dir you can "
+        raise DatasetError(f"cannot save {path}: {e.strerror or e}; pass a folder you can "
                            "write to, or set MINIDL_CACHE_DIR") from None
     return str(path)
 
