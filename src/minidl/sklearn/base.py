@@ -44,6 +44,8 @@ def sample_weights(sample_weight, n: int) -> np.ndarray:
         raise ConfigError(f"sample_weight must hold one weight per row, shape ({n},); got shape {w.shape}")
     if not np.isfinite(w).all() or (w < 0).any():
         raise ConfigError("sample_weight must be finite numbers >= 0; drop the rows you would weigh below 0")
+    if not w.sum() > 0:
+        raise ConfigError("sample_weight is zero on every row, so no row counts; give some row a weight > 0")
     return w
 
 
@@ -77,6 +79,7 @@ class Estimator(BaseEstimator):
             self._start(widths)
             model = network.build(widths, self._activation(), self.init, self._seed).to(dtype=dtype, device=device)
         else:
+            self._check_widths(widths)
             model = network.from_coefs(self.coefs_, self.intercepts_, self._activation(), dtype, device)
         self._fill_progress()
         self.n_outputs_, self.n_layers_, self.out_activation_ = Y.shape[1], len(widths), self._output(Y.shape[1])
@@ -96,6 +99,13 @@ class Estimator(BaseEstimator):
         for name in PROGRESS + ("_best_coefs", "_shuffle_state"):
             self.__dict__.pop(name, None)
         self._seed = seed_of(self.random_state)
+
+    def _check_widths(self, widths) -> None:
+        """Raise ValueError unless the fitted coefs_ have the layer widths the parameters now ask for."""
+        fitted = (np.shape(self.coefs_[0])[0], *(np.shape(c)[1] for c in self.coefs_))
+        if tuple(fitted) != tuple(widths):
+            raise ConfigError(f"the fitted network has layer widths {list(fitted)}, but the parameters and data "
+                              f"now ask for {list(widths)}; fit with warm_start=False to start a new one")
 
     def _fill_progress(self) -> None:
         """Give every progress attribute its starting value where it has none yet."""

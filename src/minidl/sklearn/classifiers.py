@@ -12,7 +12,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from minidl.errors import ConfigError
 from minidl.sklearn.base import Estimator
@@ -25,6 +25,8 @@ class Classifier(ClassifierMixin, Estimator):
 
     def _targets(self, y, *, incremental: bool, classes=None) -> np.ndarray:
         """Return y as a float (n, outputs) indicator matrix, fixing ``classes_`` where this call should."""
+        if np.ndim(y) == 2 and np.shape(y)[1] == 1:
+            y = column_or_1d(y, warn=True)  # a column vector of labels, not one label per column
         check_classification_targets(y)
         if type_of_target(y) == "multilabel-indicator" and not self._multilabel:
             raise ConfigError(f"{type(self).__name__} takes one label per row; for multilabel targets use MLPClassifier")
