@@ -17,6 +17,7 @@ from .commands import (MAX_SHOW, cmd_compare, cmd_data_download, cmd_data_info, 
                        cmd_lr_find, cmd_plot_activations, cmd_plot_run, cmd_predict, cmd_train)
 from .config import DATA_DIR_HELP, DATASETS, LESSON_DEFAULTS, TrainConfig, cli_flag
 from .errors import MinidlError
+from minidl.naming import command_line
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # what --nproc starts again on each rank
     try:
-        return args.func(args) or 0
+        with command_line():  # messages name flags, not TrainConfig fields
+            return args.func(args) or 0
     except MinidlError as e:
         if not getattr(e, "every_rank", False) or _is_main_process():  # one line, not one per rank
             print(f"minidl: error: {e}", file=sys.stderr)

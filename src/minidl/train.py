@@ -15,6 +15,7 @@ from .config import REGRESSORS, TrainConfig, resume_changes
 from .errors import CheckpointError, ConfigError, MinidlError
 from .evaluate import Totals, class_report, evaluate
 from .memory import keep_freed_memory
+from minidl.naming import setting
 from .models import architecture, build_loss, build_optimizer, load_weights, model_for
 from .run_data import RunData, check_same_data, labels_fingerprint, load_run_data
 from .runs import RunWriter, is_best, is_finished, resume_command
@@ -52,9 +53,11 @@ def pick_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise MinidlError("--device cuda was asked for, but torch sees no CUDA GPU here; use --device cpu")
+        raise MinidlError(f"{setting('device', 'cuda')} was asked for, but torch sees no CUDA GPU here; "
+                          f"use {setting('device', 'cpu')}")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise MinidlError("--device mps was asked for, but this torch has no MPS backend; use --device cpu")
+        raise MinidlError(f"{setting('device', 'mps')} was asked for, but this torch has no MPS backend; "
+                          f"use {setting('device', 'cpu')}")
     return torch.device(name)
 
 
@@ -239,7 +242,7 @@ def _restore(resume, config, model, optimizer, data: RunData,
     done = state["epoch"]
     if done > config.epochs or (done == config.epochs and (isinstance(resume, dict) or is_finished(path.parent, done))):
         raise CheckpointError(
-            f"{path} has already trained {plural(done, 'epoch')}; ask for more, e.g. --epochs {done + 5}"
+            f"{path} has already trained {plural(done, 'epoch')}; ask for more, e.g. {setting('epochs', done + 5)}"
         )
     load_weights(model, state, path)
     if "optimizer" not in changes:  # another optimizer (--allow-changes) starts afresh
