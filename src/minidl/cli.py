@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data-dir", help="the run's data, moved: its IDX set's or image folder "
                    "(default: the one the run used)")
     r.add_argument("--csv", help="a CSV run's table, moved (default: where the run read it)")
+    r.add_argument("--out", metavar="DIR", help="draw the figures in DIR (made if missing), not in the run folder")
     r.set_defaults(func=cmd_plot_run)
 
     d = sub.add_parser("data", help="the IDX image sets (Fashion-MNIST, MNIST, KMNIST): where, download, look")

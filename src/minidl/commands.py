@@ -53,6 +53,7 @@ def cmd_lr_find(args) -> int:
 
 def cmd_compare(args) -> int:
     from .compare import format_table, load_runs, plot_compare, table, table_csv
+    from minidl.fold_runs import mean_rows
     from .files import write_text
 
     out = _output_path(args.out)
@@ -62,6 +63,7 @@ def cmd_compare(args) -> int:
     for note in notes:
         print(f"minidl: {note}", file=sys.stderr)
     header, body = table(runs)
+    body += mean_rows(header, body)  # each --folds folder's mean over its folds
     print(format_table(header, body))
     plot_compare(runs, out)
     print(f"wrote {out}")
@@ -238,7 +240,8 @@ MAX_SHOW = 200  # images in one `data show` grid: more would not be legible anyw
 def cmd_plot_run(args) -> int:
     from .inference import redraw_run
 
-    for path in redraw_run(args.run, data_dir=args.data_dir, csv=args.csv):
+    out = _output_folder(args.out) if args.out else None
+    for path in redraw_run(args.run, data_dir=args.data_dir, csv=args.csv, out=out):
         print(f"wrote {path}")
     return 0
 
@@ -278,6 +281,19 @@ def cmd_data_show(args) -> int:
     path = plot_image_grid(data.X_train[: args.n], data.y_train[: args.n], dataset.classes, out, n=args.n)
     print(f"wrote {path}")
     return 0
+
+
+def _output_folder(out: str) -> Path:
+    """Return ``--out DIR`` made if missing, after checking that files can be written in it."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {out} is a file: give a folder for the figures, e.g. {path.with_suffix('')}-figures")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as e:
+        raise ConfigError(f"--out {out}: cannot write in it ({e.strerror}); choose a folder you can write to") from None
+    return path
 
 
 def _output_path(out: str) -> Path:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from minidl.fold_runs import expand_folds, run_name
 from .selection import best_row, chosen_by, selection_key
 
 SPLITS = {"train": "-", "val": ":", "test": "--"}  # one line style per split, one colour per run
@@ -33,7 +34,7 @@ def load_runs(paths) -> tuple[list[Run], list[str]]:
     from .runs import read_record
 
     runs, notes = [], []
-    for path in map(Path, paths):
+    for path in expand_folds(paths):  # a --folds output folder: its fold-i runs
         record = read_record(path) if path.is_dir() else None
         metrics = path / "metrics.csv"
         if record is None or not metrics.is_file():
@@ -44,7 +45,7 @@ def load_runs(paths) -> tuple[list[Run], list[str]]:
             rows = [{k: float(v) if k != "epoch" else int(v) for k, v in r.items() if v != ""}
                     for r in csv.DictReader(f)]
         if rows:
-            runs.append(Run(path.name or str(path), record.get("config", {}), rows))
+            runs.append(Run(run_name(path), record.get("config", {}), rows))
         else:
             notes.append(f"skipped {path}: its metrics.csv has no epochs")
     if not runs:

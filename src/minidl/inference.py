@@ -29,6 +29,8 @@ from .errors import ConfigError, DatasetError
 from .evaluate import class_report, evaluate
 from .images import has_object, load_image
 from .models import build_loss, load_weights, model_for
+from minidl.data_kind import check_given_data
+from minidl.naming import setting
 
 
 @dataclass
@@ -171,6 +173,7 @@ def run_data(config: TrainConfig, recorded: dict, where: str, *, data_dir=None, 
     if recorded.get("in_memory"):
         raise DatasetError(f"{where} was trained on arrays given in Python, which it does not keep; "
                            "pass the arrays to score it on: evaluate_run(run, X_test, y_test)")
+    check_given_data(config, where, data_dir=data_dir, csv=csv)  # another kind's option names this run's data
     if recorded.get("images") and data_dir is not None:  # an image-folder run: data_dir is its folder, moved
         config, data_dir = config.replace(images=data_dir), None
     if data_dir is None:
@@ -185,8 +188,9 @@ def run_data(config: TrainConfig, recorded: dict, where: str, *, data_dir=None, 
     return data
 
 
-def redraw_run(run_folder, *, data_dir: str | None = None, csv: str | None = None) -> list[Path]:
-    """Return the paths of a run folder's figures after drawing them again from its checkpoint and data."""
+def redraw_run(run_folder, *, data_dir: str | None = None, csv: str | None = None, out=None) -> list[Path]:
+    """Return the paths of a run folder's figures after drawing them again from its checkpoint and data
+    (in the folder ``out`` if given, which the caller has checked, else in the run folder)."""
     from .runs import draw_figures, lock_run_folder
     from .train import summarize
 
@@ -201,7 +205,12 @@ def redraw_run(run_folder, *, data_dir: str | None = None, csv: str | None = Non
     loss_fn = build_loss(run.config.model, run.config.impl, run.model, classifies=run.facts.get("classifies"))
     test = evaluate(run.model, data.test, loss_fn, data.classifies) if data.test is not None else None
     summary, predictions = summarize(run.config, run.rows, run.model, data, test)
-    lock = lock_run_folder(folder)  # not while a training writes the same figures
+    if out is not None:
+        return draw_figures(Path(out), data, run.rows, summary, predictions)
+    try:
+        lock = lock_run_folder(folder)  # not while a training writes the same figures
+    except ConfigError as e:
+        raise ConfigError(f"{e}, or give {setting('out')} DIR to draw the figures elsewhere") from None
     try:
         return draw_figures(folder, data, run.rows, summary, predictions)
     finally:
