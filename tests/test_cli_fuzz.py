@@ -83,6 +83,11 @@ BAD = [
     "lr-find mlp --data-dir /no/such/folder", "lr-find mlp --recipe nope",
     "compare", "compare /no/such/run", "compare notes.txt", "compare mine", "compare mlprun --out plot.txt",
     "compare mlprun --out mine", "compare mlprun --csv /no/such/folder/t.csv",
+    # every folder minidl writes: a --folds folder, plot run --out DIR, evaluate given another data kind's option
+    "compare emptycv", "plot run linrun --out table.csv", "plot run mlprun --out notes.txt", "plot run linrun --out",
+    "evaluate tablerun --data-dir data", "evaluate mlprun --csv kinds.csv", "plot run tablerun --data-dir data",
+    "plot run linrun --csv table.csv", "lr-find linreg --steps 9", "lr-find linreg --csv table.csv",
+    "lr-find linreg --csv table.csv --target nope",
 ]
 
 
@@ -111,6 +116,8 @@ def workspace(tmp_path_factory, tiny_fashion, make_fake_fashion):
     (work / "mine").mkdir()
     (work / "mine" / "config.json").write_text('{"my": 1}')
     (work / "data").mkdir()
+    (work / "emptycv").mkdir()  # a --folds folder whose folds are gone
+    (work / "emptycv" / "folds.json").write_text('{"folds": [], "mean": {}}')
     return work, {"tiny": str(tiny_fashion), "other": str(other)}
 
 
