@@ -195,6 +195,16 @@ def test_lbfgs_has_no_partial_fit_and_early_stopping_refuses_it():
         MLPClassifier(early_stopping=True).partial_fit(X, y)
 
 
+def test_a_small_network_trains_on_one_thread_and_gives_the_threads_back(monkeypatch):
+    import torch
+
+    X, y = iris()
+    calls, set_threads, before = [], torch.set_num_threads, torch.get_num_threads()
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n) or set_threads(n))
+    MLPClassifier((4,), max_iter=2, tol=None).fit(X, y)
+    assert torch.get_num_threads() == before and calls == ([1, before] if before > 1 else [])
+
+
 def test_regressors_learn():
     X, y, w = make_regression(n_samples=400, n_features=3, noise=1.0, coef=True, random_state=0)
     linear = LinearRegression(learning_rate_init=0.01, max_iter=10).fit(X, y)

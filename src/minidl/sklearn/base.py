@@ -22,9 +22,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from minidl.errors import ConfigError
 from minidl.sklearn import network
 from minidl.sklearn.losses import predictions
-from minidl.sklearn.params import check_params, device_of, seed_of
+from minidl.sklearn.params import batch_size, check_params, device_of, seed_of
 from minidl.sklearn.rows import Rows, outputs
 from minidl.sklearn.solvers import lbfgs
+from minidl.sklearn.threads import threads_for
 from minidl.sklearn.training import run_epochs
 
 FLOATS = (np.float64, np.float32)
@@ -84,13 +85,15 @@ class Estimator(BaseEstimator):
         self._fill_progress()
         self.n_outputs_, self.n_layers_, self.out_activation_ = Y.shape[1], len(widths), self._output(Y.shape[1])
         rows = Rows(X, Y, w, dtype, device)
-        if self.solver == "lbfgs":
-            self._run_lbfgs(model, rows)
-        else:
-            train, val = self._split(rows, Y, incremental)
-            if not incremental:
-                self.n_iter_ = 0  # max_iter counts this fit's epochs, warm or not
-            run_epochs(self, model, train, val, self.out_activation_, incremental=incremental)
+        step_rows = len(rows) if self.solver == "lbfgs" else batch_size(self, len(rows))
+        with threads_for(step_rows, widths, device):
+            if self.solver == "lbfgs":
+                self._run_lbfgs(model, rows)
+            else:
+                train, val = self._split(rows, Y, incremental)
+                if not incremental:
+                    self.n_iter_ = 0  # max_iter counts this fit's epochs, warm or not
+                run_epochs(self, model, train, val, self.out_activation_, incremental=incremental)
         self._set_coefs(model)
         return self
 
