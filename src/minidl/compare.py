@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import ConfigError
 from minidl.fold_runs import expand_folds, run_name
