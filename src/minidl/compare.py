@@ -3,7 +3,8 @@
 ``minidl compare RUN RUN ...`` (or ``minidl compare runs/*``) reads each run folder's config.json
 and metrics.csv, nothing else, so it works on finished, interrupted and running runs alike. A
 path that is not a run folder (a stray file, a folder of something else) is skipped with a
-one-line note; fewer than one run left is an error.
+one-line note; fewer than one run left is an error. A ``--folds K`` output folder stands for its
+folds (``minidl.fold_runs``), compared with a row of their mean.
 """
 from __future__ import annotations
 
