@@ -210,7 +210,7 @@ def redraw_run(run_folder, *, data_dir: str | None = None, csv: str | None = Non
     try:
         lock = lock_run_folder(folder)  # not while a training writes the same figures
     except ConfigError as e:
-        raise ConfigError(f"{e}, or give {setting('out')} DIR to draw the figures elsewhere") from None
+        raise ConfigError(f"{e}, or draw the figures elsewhere with {setting('out', 'DIR')}") from None
     try:
         return draw_figures(folder, data, run.rows, summary, predictions)
     finally:

@@ -147,9 +147,9 @@ def plot_range_test(result: RangeTest, path, *, title: str | None = None):
     ax = fig.subplots()
     ax.plot(result.lrs, result.losses, color="0.75", linewidth=0.8, label="loss of each step")
     ax.plot(result.lrs, result.smoothed, color="tab:blue", label=f"smoothed (moving average, beta {SMOOTHING})")
-    at = int(np.argmin(np.abs(np.log(result.lrs) - math.log(result.suggestion))))  # min / 10 may fall between
+    at = result.lrs.index(result.suggestion)
     ax.plot([result.suggestion], [result.smoothed[at]], "o", color="tab:red", markersize=8,
-            label=f"suggested lr {result.suggestion:.3g}")
+            label=f"suggested lr {result.suggestion:.3g} (steepest descent)")
     ax.axvline(result.min_over_10, color="tab:green", linestyle=":", label=f"min / 10: {result.min_over_10:.3g}")
     ax.set_xscale("log")
     finite = [v for v in result.losses + result.smoothed if math.isfinite(v)]  # a diverged last step: inf
