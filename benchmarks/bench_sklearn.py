@@ -34,8 +34,10 @@ def sklearn_mlp():
 def minidl_mlp():
     from minidl.sklearn import MLPClassifier
 
-    return MLPClassifier((HIDDEN,), activation="relu", solver="sgd", learning_rate_init=LR, batch_size=BATCH,
-                         max_iter=EPOCHS, random_state=0, device="cpu")
+    return MLPClassifier((HIDDEN,), activation="relu", solver="sgd", learning_rate="constant",
+                         learning_rate_init=LR, momentum=0, nesterovs_momentum=False, batch_size=BATCH,
+                         max_iter=EPOCHS, alpha=0, early_stopping=False, shuffle=True, random_state=0,
+                         tol=0, n_iter_no_change=EPOCHS + 1, init="normal", device="cpu")  # sklearn_mlp's, and the lesson's draw
 
 
 CONTENDERS = {"minidl.sklearn.MLPClassifier": minidl_mlp, "sklearn.neural_network.MLPClassifier": sklearn_mlp}

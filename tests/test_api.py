@@ -168,6 +168,28 @@ def test_the_readmes_python_snippets_run(index, tiny_fashion, tmp_path, monkeypa
     exec(compile(snippet, f"docs/python.md snippet {index + 1}", "exec"), {})
 
 
+SKLEARN_PAGE = README.parent / "docs" / "sklearn.md"
+
+
+def page_python_snippets() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", SKLEARN_PAGE.read_text(), flags=re.S)
+
+
+def printed_comments(snippet: str) -> list[str]:
+    """Return what each ``print(...)  # shown`` line of a snippet says it prints (before any ':')."""
+    return [line.split("#", 1)[1].split(":")[0].strip() for line in snippet.splitlines()
+            if line.startswith("print(") and "#" in line]
+
+
+def test_the_python_page_runs_and_prints_what_it_says(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed (pip install -e '.[dev]')")
+    snippets = page_python_snippets()
+    assert len(snippets) == 1 and all(word in snippets[0] for word in ("sample_weight", "partial_fit", "Tfidf"))
+    monkeypatch.chdir(tmp_path)  # anything it writes lands here
+    exec(compile(snippets[0], "docs/sklearn.md snippet", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == printed_comments(snippets[0])
+
+
 def test_a_run_folder_from_arrays_draws_its_curves(tmp_path):
     X, y = blobs()
     minidl.fit(config(epochs=2, out=str(tmp_path / "run"), plots=True), data=(X, y, X, y), progress=False)

@@ -136,7 +136,7 @@ def test_runs_saved_before_the_data_was_recorded_still_evaluate(capsys, tiny_fas
 def test_divergence_exits_cleanly(capsys, tiny_fashion, tmp_path):
     code, _, err = train_tiny(capsys, tiny_fashion, tmp_path / "run", "--lr", "1e4", "--no-plots")
     assert code == 1
-    assert "lower learning rate" in err and "Traceback" not in err
+    assert "lower learning rate, e.g. --lr 1000" in err and "Traceback" not in err  # the flag, on the command line
 
 
 def test_predict_refuses_an_unreadable_image(capsys, tiny_fashion, tmp_path):

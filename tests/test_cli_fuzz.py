@@ -96,6 +96,11 @@ BAD = [
     "export notes.txt --format torchscript --out m.pt", "export bad.pt --format onnx --out m.onnx",
     "export mlprun --format onnx --out /no/such/folder/m.onnx", "export mlprun --format onnx --out mine",
     "export mlprun --format torchscript --out /proc/m.pt", "export mlprun --format onnx --out m.onnx --bogus",
+    # every folder minidl writes: a --folds folder, plot run --out DIR, evaluate given another data kind's option
+    "compare emptycv", "plot run linrun --out table.csv", "plot run mlprun --out notes.txt", "plot run linrun --out",
+    "evaluate tablerun --data-dir data", "evaluate mlprun --csv kinds.csv", "plot run tablerun --data-dir data",
+    "plot run linrun --csv table.csv", "lr-find linreg --steps 9", "lr-find linreg --csv table.csv",
+    "lr-find linreg --csv table.csv --target nope",
 ]
 # a missing extra: the module made unimportable, the command line that needs it
 MISSING_EXTRA = [
@@ -131,6 +136,8 @@ def workspace(tmp_path_factory, tiny_fashion, make_fake_fashion):
     (work / "mine").mkdir()
     (work / "mine" / "config.json").write_text('{"my": 1}')
     (work / "data").mkdir()
+    (work / "emptycv").mkdir()  # a --folds folder whose folds are gone
+    (work / "emptycv" / "folds.json").write_text('{"folds": [], "mean": {}}')
     return work, {"tiny": str(tiny_fashion), "other": str(other)}
 
 

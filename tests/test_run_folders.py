@@ -274,7 +274,7 @@ def test_a_csv_run_remembers_its_table_and_refuses_an_edited_one(capsys, tmp_pat
     err = one_error_line(*run(capsys, "evaluate", work / "run", "--csv", moved)[::2])
     assert f"{moved} is not that table (its contents differ" in err
     err = one_error_line(*run(capsys, "evaluate", work / "run", "--data-dir", tmp_path)[::2])
-    assert "--data-dir does not apply to linreg" in err
+    assert "(target price), not images in a folder: leave out --data-dir (give --csv for its table moved)" in err
 
 
 # --- item: what a person reads --------------------------------------------------------------------

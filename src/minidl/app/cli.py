@@ -21,6 +21,7 @@ from minidl.sources.idx_set import DATA_DIR_HELP
 from minidl.config.train import LESSON_DEFAULTS, TrainConfig, cli_flag
 from minidl.data.idx_sets import DATASETS
 from minidl.errors import MinidlError
+from minidl.naming import command_line
 
 
 class _Parser(argparse.ArgumentParser):
@@ -122,6 +123,7 @@ def _add_plot(sub) -> None:
     r = pl_sub.add_parser("run", help="redraw a run's figures from its files (checkpoint and data)")
     r.add_argument("run", metavar="RUN", help="a run folder")
     _add_data_flags(r, csv_help="a CSV run's table, moved (default: where the run read it)")
+    r.add_argument("--out", metavar="DIR", help="draw the figures in DIR (made if missing), not in the run folder")
     r.set_defaults(func=cmd_plot_run)
 
 
@@ -195,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # what --nproc starts again on each rank
     try:
-        return args.func(args) or 0
+        with command_line():  # messages name flags, not TrainConfig fields
+            return args.func(args) or 0
     except MinidlError as e:
         if not getattr(e, "every_rank", False) or _is_main_process():  # one line, not one per rank
             print(f"minidl: error: {e}", file=sys.stderr)

@@ -66,6 +66,7 @@ def cmd_lr_find(args) -> int:
 
 def cmd_compare(args) -> int:
     from minidl.app.compare import format_table, load_runs, plot_compare, table, table_csv
+    from minidl.app.fold_runs import mean_rows
     from minidl.files import write_text
 
     out = _output_path(args.out)
@@ -75,6 +76,7 @@ def cmd_compare(args) -> int:
     for note in notes:
         print(f"minidl: {note}", file=sys.stderr)
     header, body = table(runs)
+    body += mean_rows(header, body)  # each --folds folder's mean over its folds
     print(format_table(header, body))
     plot_compare(runs, out)
     print(f"wrote {out}")
@@ -214,6 +216,19 @@ def _weights_line(s: dict, loss: str, after: str) -> str:
         errors += "; " + _scores(s)
     units = f" (standardised {target})" if "units" in s else ""
     return f"{loss}{units} {after}: {learned}{errors}"
+
+
+def _output_folder(out: str) -> Path:
+    """Return ``--out DIR`` made if missing, after checking that files can be written in it."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {out} is a file: give a folder for the figures, e.g. {path.with_suffix('')}-figures")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as e:
+        raise ConfigError(f"--out {out}: cannot write in it ({e.strerror}); choose a folder you can write to") from None
+    return path
 
 
 def _output_path(out: str) -> Path:

@@ -3,15 +3,16 @@
 ``minidl compare RUN RUN ...`` (or ``minidl compare runs/*``) reads each run folder's config.json
 and metrics.csv, nothing else, so it works on finished, interrupted and running runs alike. A
 path that is not a run folder (a stray file, a folder of something else) is skipped with a
-one-line note; fewer than one run left is an error.
+one-line note; fewer than one run left is an error. A ``--folds K`` output folder stands for its
+folds (``minidl.app.fold_runs``), compared with a row of their mean.
 """
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
+from minidl.app.fold_runs import expand_folds, run_name
 from minidl.errors import ConfigError
 from minidl.training.selection import best_row, chosen_by, selection_key
 
@@ -33,7 +34,7 @@ def load_runs(paths) -> tuple[list[Run], list[str]]:
     from minidl.training.run_folder import read_record
 
     runs, notes = [], []
-    for path in map(Path, paths):
+    for path in expand_folds(paths):  # a --folds output folder: its fold-i runs
         record = read_record(path) if path.is_dir() else None
         metrics = path / "metrics.csv"
         if record is None or not metrics.is_file():
@@ -44,7 +45,7 @@ def load_runs(paths) -> tuple[list[Run], list[str]]:
             rows = [{k: float(v) if k != "epoch" else int(v) for k, v in r.items() if v != ""}
                     for r in csv.DictReader(f)]
         if rows:
-            runs.append(Run(path.name or str(path), record.get("config", {}), rows))
+            runs.append(Run(run_name(path), record.get("config", {}), rows))
         else:
             notes.append(f"skipped {path}: its metrics.csv has no epochs")
     if not runs:

@@ -31,9 +31,8 @@ import torch
 from torch import nn
 
 from minidl import __version__
-from minidl.errors import check_choice
+from minidl.errors import ConfigError, check_choice
 from minidl.config.model import REGRESSORS
-from minidl.errors import ConfigError
 from minidl.app.export_cli import FORMATS
 from minidl.files import write_bytes
 from minidl.training.loggers import require_extra

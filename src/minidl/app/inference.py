@@ -26,7 +26,9 @@ from minidl.config.model import REGRESSORS
 from minidl.config.train import TrainConfig
 from minidl.data.arrays import as_tensor, check_arrays
 from minidl.data.loader import Loader
+from minidl.app.data_kind import check_given_data
 from minidl.errors import ConfigError, DatasetError
+from minidl.naming import setting
 from minidl.training.evaluate import class_report, evaluate
 from minidl.data.images import has_object, load_image
 from minidl.training.models import build_loss, load_weights, model_for
@@ -169,13 +171,15 @@ def run_data(config: TrainConfig, recorded: dict, where: str, *, data_dir=None, 
     where its checkpoint's facts say it read them; DatasetError if that data is not the run's."""
     from minidl.sources.registry import check_same_data, found_again, load_run_data
 
+    check_given_data(config, where, data_dir=data_dir, csv=csv)  # another kind's option names this run's data
     data = load_run_data(found_again(config, recorded, where, data_dir=data_dir, csv=csv), torch.device("cpu"))
     check_same_data(recorded, data, where)
     return data
 
 
-def redraw_run(run_folder, *, data_dir: str | None = None, csv: str | None = None) -> list[Path]:
-    """Return the paths of a run folder's figures after drawing them again from its checkpoint and data."""
+def redraw_run(run_folder, *, data_dir: str | None = None, csv: str | None = None, out=None) -> list[Path]:
+    """Return the paths of a run folder's figures after drawing them again from its checkpoint and data
+    (in the folder ``out`` if given, which the caller has checked, else in the run folder)."""
     from minidl.training.runs import draw_figures
     from minidl.training.run_folder import lock_run_folder
     from minidl.training.summary import summarize
@@ -191,7 +195,12 @@ def redraw_run(run_folder, *, data_dir: str | None = None, csv: str | None = Non
     loss_fn = build_loss(run.config.model, run.config.impl, run.model, classifies=run.facts.get("classifies"))
     test = evaluate(run.model, data.test, loss_fn, data.classifies) if data.test is not None else None
     summary, predictions = summarize(run.config, run.rows, run.model, data, test)
-    lock = lock_run_folder(folder)  # not while a training writes the same figures
+    if out is not None:
+        return draw_figures(Path(out), data, run.rows, summary, predictions)
+    try:
+        lock = lock_run_folder(folder)  # not while a training writes the same figures
+    except ConfigError as e:
+        raise ConfigError(f"{e}, or draw the figures elsewhere with {setting('out', 'DIR')}") from None
     try:
         return draw_figures(folder, data, run.rows, summary, predictions)
     finally:

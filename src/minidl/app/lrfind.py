@@ -1,11 +1,15 @@
 """The learning-rate range test (Smith 2015; fastai's ``lr_find``, Lightning's ``Tuner.lr_find``).
 
 Train a fresh copy of the model for up to ``steps`` minibatches while the learning rate grows
-geometrically from ``start`` to ``end``; record the loss of each step, smoothed by an exponential
-moving average (debiased, as fastai's), and stop once it climbs past ``DIVERGED`` times the best
-smoothed loss. The suggestion is the lr where the smoothed loss falls fastest, the steepest
-descent of loss against log lr (Lightning's rule, and fastai's ``steep``), taken before the loss
-reaches its minimum; ``min_lr / 10`` (fastai's older rule) is reported beside it.
+geometrically from ``start`` to ``end``; after each step record the loss on a probe, the same
+``PROBE_ROWS`` training examples every time (a minibatch's own loss varies from batch to batch by
+more than a step changes it: on the lesson's line, by 2x), smoothed by a short exponential moving
+average (debiased, as fastai's), and stop once it climbs past ``DIVERGED`` times the best smoothed
+loss. The suggestion is the lr where the smoothed loss falls fastest, the steepest descent of
+log loss against log lr (Lightning's rule, and fastai's ``steep``, on the log of the loss: a
+squared loss falling from 16 to 1e-4, as linreg's on the line, falls fastest in its own units at
+the start, far from its floor), taken before the loss reaches its minimum; ``min_lr / 10``
+(fastai's older rule) is reported beside it.
 
 Nothing is written but the figure, and the model trained here is thrown away: the run trained
 afterwards starts from its own seeded weights, exactly as it would have without the test.
@@ -19,7 +23,8 @@ import numpy as np
 import torch
 
 DIVERGED = 4.0  # stop once the smoothed loss exceeds 4x its best (fastai and Lightning's default)
-SMOOTHING = 0.98  # the moving average's beta (fastai's); Lightning uses 0.98 too
+SMOOTHING = 0.5  # the moving average's beta: the probe has no batch noise, so little smoothing and a lag of ~1 step
+PROBE_ROWS = 1024  # training examples the loss after each step is measured on
 SKIP_START = 10  # steepest descent: ignore the first steps (noise, before the average settles)
 
 
@@ -32,7 +37,7 @@ class RangeTest:
     smoothed: list[float]
     suggestion: float
     min_lr: float  # the lr of the lowest smoothed loss
-    rule: str = "steepest descent of the smoothed loss against log lr, before its minimum"
+    rule: str = "steepest descent of the log loss against log lr, before its minimum"
 
     @property
     def min_over_10(self) -> float:
@@ -56,14 +61,15 @@ def lr_find(config, *, start: float = 1e-5, end: float = 10.0, steps: int = 150,
         model, loss_fn, optimizer = build_training(config, data, torch.device(device), lr=start)
         ratio = (end / start) ** (1 / (steps - 1))  # lr_i = start * ratio^i: geometric, start ... end
         lrs, losses, smoothed, average, best = [], [], [], 0.0, math.inf
-        model.train()
+        probe = _probe(data.train)
         for i, (X, y) in enumerate(_cycle(data.train, steps)):
             lr = set_lr(optimizer, start * ratio**i)
+            model.train()
             loss = loss_fn(model(X), y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            value = loss.item()
+            value = _probe_loss(model, loss_fn, probe)
             average = SMOOTHING * average + (1 - SMOOTHING) * value
             debiased = average / (1 - SMOOTHING ** (i + 1))
             lrs.append(lr)
@@ -78,22 +84,42 @@ def lr_find(config, *, start: float = 1e-5, end: float = 10.0, steps: int = 150,
 
 
 def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float, float]:
-    """Return (the steepest-descent lr before the smoothed loss's minimum, the lr of that minimum).
+    """Return (the lr of the steepest descent of log loss before the smoothed loss's minimum, the lr of that minimum).
 
     >>> lrs = [10 ** (k / 10) for k in range(-50, 11)]
-    >>> losses = [2 - math.tanh(math.log10(lr) + 1) for lr in lrs]  # falls fastest at lr 0.1
+    >>> losses = [math.exp(-math.tanh(math.log10(lr) + 1)) for lr in lrs]  # log loss falls fastest at lr 0.1
     >>> round(suggest(lrs, losses)[0], 3)
     0.1
     """
-    losses = np.array(smoothed, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        losses = np.log(np.array(smoothed, dtype=np.float64))  # a loss of 0 or below: -inf or nan, left out
     finite = np.isfinite(losses)
     lowest = int(np.nanargmin(np.where(finite, losses, np.inf)))
     first = min(SKIP_START, max(0, lowest - 2))
     window = losses[first:lowest + 1]
     if len(window) < 2:
         return lrs[lowest], lrs[lowest]
-    slope = np.gradient(window, np.log(np.array(lrs[first:lowest + 1])))  # d loss / d log lr
-    return lrs[first + int(np.argmin(slope))], lrs[lowest]
+    slope = np.gradient(window, np.log(np.array(lrs[first:lowest + 1])))  # d log loss / d log lr
+    return lrs[first + int(np.argmin(slope[:-1]))], lrs[lowest]  # strictly before the minimum
+
+
+def _probe(loader) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (X, y): the first PROBE_ROWS examples of one pass of ``loader`` (all, if it holds fewer)."""
+    Xs, ys, rows = [], [], 0
+    for X, y in loader:
+        Xs.append(X)
+        ys.append(y)
+        rows += len(X)
+        if rows >= PROBE_ROWS:
+            break
+    return torch.cat(Xs)[:PROBE_ROWS], torch.cat(ys)[:PROBE_ROWS]
+
+
+def _probe_loss(model, loss_fn, probe) -> float:
+    """Return the model's mean loss on the probe examples, in eval mode (no dropout), without gradients."""
+    model.eval()
+    with torch.no_grad():
+        return loss_fn(model(probe[0]), probe[1]).item()
 
 
 def _cycle(loader, steps: int):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from minidl.app.commands import _output_path
+from minidl.app.commands import _output_folder, _output_path
 from minidl.errors import check_whole
 
 
@@ -44,7 +44,8 @@ MAX_SHOW = 200  # images in one `data show` grid: more would not be legible anyw
 def cmd_plot_run(args) -> int:
     from minidl.app.inference import redraw_run
 
-    for path in redraw_run(args.run, data_dir=args.data_dir, csv=args.csv):
+    out = _output_folder(args.out) if args.out else None
+    for path in redraw_run(args.run, data_dir=args.data_dir, csv=args.csv, out=out):
         print(f"wrote {path}")
     return 0
 

@@ -10,6 +10,7 @@ import torch
 from minidl.config.train import TrainConfig
 from minidl.distributed import world as distributed
 from minidl.errors import ConfigError, MinidlError, check_fits_in_memory, size
+from minidl.naming import setting
 from minidl.sources.base import RunData, labels_fingerprint
 from minidl.sources.registry import load_run_data
 from minidl.training import checkpoint as ckpt
@@ -50,9 +51,11 @@ def pick_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise MinidlError("--device cuda was asked for, but torch sees no CUDA GPU here; use --device cpu")
+        raise MinidlError(f"{setting('device', 'cuda')} was asked for, but torch sees no CUDA GPU here; "
+                          f"use {setting('device', 'cpu')}")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise MinidlError("--device mps was asked for, but this torch has no MPS backend; use --device cpu")
+        raise MinidlError(f"{setting('device', 'mps')} was asked for, but this torch has no MPS backend; "
+                          f"use {setting('device', 'cpu')}")
     return torch.device(name)
 
 

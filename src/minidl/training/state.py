@@ -5,6 +5,7 @@ import torch
 
 from minidl.config.resume import resume_changes
 from minidl.errors import CheckpointError, plural
+from minidl.naming import setting
 from minidl.sources.registry import check_same_data
 from minidl.training import checkpoint as ckpt
 from minidl.training.models import architecture, load_weights
@@ -53,7 +54,7 @@ def restore(resume, t, allow_changes: bool) -> tuple[list[dict], dict | None, di
     if done > t.config.epochs or (done == t.config.epochs and (isinstance(resume, dict)
                                                                or is_finished(path.parent, done))):
         raise CheckpointError(
-            f"{path} has already trained {plural(done, 'epoch')}; ask for more, e.g. --epochs {done + 5}"
+            f"{path} has already trained {plural(done, 'epoch')}; ask for more, e.g. {setting('epochs', done + 5)}"
         )
     load_weights(t.model, state, path)
     if "optimizer" not in changes:  # another optimizer (--allow-changes) starts afresh

@@ -9,6 +9,7 @@ import torch
 
 from minidl.training import checkpoint as ckpt
 from minidl.errors import MinidlError
+from minidl.naming import setting
 from minidl.training.run_folder import resume_command
 
 
@@ -93,7 +94,7 @@ def diverged_message(config, epoch, batch, value, writer) -> str:
                 f"values overflow float32 (largest 3.4e38, and the loss squares them); scale the data down{kept}")
     return (
         f"the loss diverged to {value:.3g} in epoch {epoch}, batch {batch}, at lr {config.lr:g}: "
-        f"training stopped{kept}. Try a lower learning rate, e.g. --lr {config.lr / 10:g}"
+        f"training stopped{kept}. Try a lower learning rate, e.g. {setting('lr', float(f'{config.lr / 10:g}'))}"
     )
 
 
