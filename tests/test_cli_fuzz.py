@@ -100,7 +100,8 @@ BAD = [
     "compare emptycv", "plot run linrun --out table.csv", "plot run mlprun --out notes.txt", "plot run linrun --out",
     "evaluate tablerun --data-dir data", "evaluate mlprun --csv kinds.csv", "plot run tablerun --data-dir data",
     "plot run linrun --csv table.csv", "lr-find linreg --steps 9", "lr-find linreg --csv table.csv",
-    "lr-find linreg --csv table.csv --target nope",
+    "lr-find linreg --csv table.csv --target nope", "train mlp --warmup 5 --epochs 3", "train mlp --warmup 3 --epochs 3",
+    "train mlp --degree 3", "train softmax --hidden 256", "lr-find mlp --lr 1", "lr-find mlp --schedule cosine",
 ]
 # a missing extra: the module made unimportable, the command line that needs it
 MISSING_EXTRA = [

@@ -95,6 +95,9 @@ class OptimizationPart:
         """Raise ConfigError for a schedule, warm-up or step setting that is wrong or belongs to another schedule."""
         check_choice("schedule", self.schedule, SCHEDULES)
         check_whole("warm-up epochs (--warmup)", self.warmup, low=0)
+        if self.warmup and self.warmup >= self.epochs:
+            raise ConfigError(f"--warmup {self.warmup} is not shorter than the run's {self.epochs} epochs: the lr "
+                              f"would never reach --lr {self.lr:g}; warm up for fewer epochs than --epochs")
         if self.schedule == "step":
             if self.step_size is None:
                 raise ConfigError("--schedule step needs --step-size N: the lr is multiplied by --gamma every N epochs")
