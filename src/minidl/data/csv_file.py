@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from minidl.checks import plural
+from minidl.data.dates import read_dates
+from minidl.data.number_formats import read_formatted
 from minidl.errors import DatasetError
 
 MISSING = ("", "NA", "N/A", "n/a", "na", "nan", "NaN", "NAN")  # cells that hold no value
@@ -76,7 +78,8 @@ class Cells:
         return int(rows[k]), list(names)[j]
 
     def is_text(self, name: str) -> bool:
-        """Return whether column ``name`` holds text (none of its cells a number); DatasetError for a mix."""
+        """Return whether column ``name`` holds text (none of its cells a number, not dates); DatasetError
+        for a mix."""
         return self._kinds[name] == "text"
 
     def numbers(self, name: str) -> np.ndarray:
@@ -117,6 +120,10 @@ class Cells:
         return {}
 
     @cached_property
+    def _dates(self) -> dict:  # the date columns' days since 1970
+        return {}
+
+    @cached_property
     def _missing(self) -> dict:  # the columns' missing() found already
         return {}
 
@@ -133,10 +140,26 @@ class Cells:
             column = self.columns[name]
             if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
                 out[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
-            else:
-                out[name] = pd.to_numeric(column.astype(str).str.strip().where(column.notna()),
-                                          errors="coerce").to_numpy(dtype=np.float64)
+                continue
+            out[name] = pd.to_numeric(column.astype(str).str.strip().where(column.notna()),
+                                      errors="coerce").to_numpy(dtype=np.float64)
+            if np.isnan(out[name][~self.missing(name)]).any() and (read := read_formatted(column)) is not None:
+                out[name], how = read  # 1,234 or 12% or yes/no: numbers as people write them
+                self.notes[name] = f"{self.path}: column {name!r} read as numbers ({how})"
         return out
+
+    @cached_property
+    def notes(self) -> dict:
+        """Return {column: one-line notice} for each column read as numbers or dates from how people write them."""
+        return {}
+
+    def dates(self, name: str) -> np.ndarray:
+        """Return date column ``name`` as days since 1970-01-01, float64 (n,), NaN where missing."""
+        return self._dates[name]
+
+    def is_date(self, name: str) -> bool:
+        """Return whether column ``name`` holds dates (every cell year-first: 2007-11-11)."""
+        return self._kinds[name] == "date"
 
     @cached_property
     def _kinds(self) -> dict:
@@ -148,7 +171,10 @@ class Cells:
             if (is_number == given).all():
                 kinds[name] = "number"
             elif not (is_number & given).any():
-                kinds[name] = "text"
+                days = read_dates(self.columns[name])
+                kinds[name] = "text" if days is None else "date"
+                if days is not None:
+                    self._dates[name] = days
             else:
                 i = int(np.flatnonzero(given & ~is_number)[0])
                 self._not_a_number(i, name, "the column's other cells are numbers (a column is text only when "
