@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 
 from .checks import check_choice, check_fraction, check_nonnegative, check_positive, check_whole
 from .errors import ConfigError
+from .table_defaults import defaults_for
 
 MODELS = ("linreg", "softmax", "mlp", "polyreg")
 REGRESSORS = ("linreg", "polyreg")  # linear regression, on its inputs or on their powers x^i / i!: a w and a b
@@ -59,7 +60,8 @@ APPLIES_TO = {"shift": ("softmax", "mlp"), "label_smoothing": ("softmax", "mlp")
               "image_size": ("softmax", "mlp"), "test_fraction": ("linreg", "softmax", "mlp"),
               "skip_bad_images": ("softmax", "mlp"), "channels": ("softmax", "mlp")}
 IMAGES_ONLY = ("image_size", "channels", "test_fraction", "skip_bad_images")  # the fields only --images reads
-CSV_ONLY = ("task", "fill_missing", "test_csv", "folds", "fold", "metric")  # the fields only --csv reads
+TABLE_MODELS = ("linreg", "softmax", "mlp")  # --csv without --batch-size / --epochs: minidl.table_defaults's
+CSV_ONLY = ("task", "fill_missing", "test_csv", "folds", "fold", "metric", "columns", "drop", "keep_ids")  # the fields only --csv reads
 
 
 def option(default, help: str, *, flag: str | None = None, metavar: str | None = None):
@@ -202,6 +204,10 @@ class TrainConfig:
     fold: int | None = option(None, "with --folds K: train this one fold, 1 to K (its rows held out)", metavar="I")
     metric: str | None = option(None, f"with --csv, regressing: {' or '.join(METRICS)} (log-rmse fits the log of "
                                 "a positive target, as for prices; default rmse)")
+    columns: tuple[str, ...] = option((), "with --csv: use only these columns as inputs", metavar="NAME")
+    drop: tuple[str, ...] = option((), "with --csv: leave these columns out of the inputs", metavar="NAME")
+    keep_ids: bool = option(False, "with --csv: keep a text column of identifiers (nearly every value distinct), "
+                            "which is left out by default")
     toy: str = option("line", "linreg's synthetic data: line (y = 2 x1 - 3.4 x2 + 4.2) or high-dim (the weight-decay "
                       "lesson: 200 inputs, w = 0.01, b = 0.05, 20 training and 100 test examples)")
     num_examples: int = option(1000, "linreg on the line toy: number of examples (and as many test examples)",
@@ -217,10 +223,13 @@ class TrainConfig:
         check_choice("model", self.model, MODELS)
         check_choice("toy", self.toy, TOYS)
         lesson = f"linreg {self.toy}" if self.model == "linreg" and self.toy != "line" else self.model
-        for name, value in {"init": INITS[0], **LESSON_DEFAULTS[lesson]}.items():  # init: normal but in high-dim
+        table = defaults_for(self.model, self.csv) if self.csv and self.model in TABLE_MODELS else {}
+        for name, value in {"init": INITS[0], **LESSON_DEFAULTS[lesson], **table}.items():  # init: normal but in high-dim
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
         object.__setattr__(self, "dropout", tuple(self.dropout))
+        object.__setattr__(self, "columns", tuple(self.columns))
+        object.__setattr__(self, "drop", tuple(self.drop))
         object.__setattr__(self, "hidden", tuple(self.hidden))
         check_choice("impl", self.impl, IMPLS)
         check_choice("init", self.init, INITS)

@@ -22,7 +22,9 @@ from .data.arrays import check_arrays
 from .data.idx_sets import DATASETS, read_set
 from .data.loader import Loader
 from .data.synthetic import POLY_SIZES, TOYS, polynomial_data, polynomial_truth, synthetic_data
+from .data.notices import say
 from .data.tables import load_table
+from .table_defaults import chosen_line
 from .errors import ConfigError, DatasetError
 
 EVAL_BATCH = 1024  # evaluation needs no small batches: fewer, larger matmuls are faster
@@ -248,8 +250,11 @@ def load_run_data(config: TrainConfig, device, arrays=None, class_names=None, *,
 def table_data(config: TrainConfig, training, device) -> RunData:
     """Return the RunData of a CSV run: its table encoded, its test rows held out (a share, a fold or a file)."""
     path = Path(config.csv).resolve()
+    if line := chosen_line(config.model, str(path), config.batch_size, config.epochs):
+        say(line)
     table = load_table(path, config.target, classify=config.task == "classify", fill_missing=config.fill_missing,
-                       log_target=config.metric == "log-rmse")
+                       log_target=config.metric == "log-rmse", columns=config.columns, drop=config.drop,
+                       keep_ids=config.keep_ids)
     if config.test_csv:
         train, test = table, table.rows_of(config.test_csv)
     elif config.folds:  # one fold of K; cross_validate trains them all

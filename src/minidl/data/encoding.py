@@ -90,8 +90,8 @@ class Encoder:
         columns = tuple(Column.fit(cells, rows, name, fill_missing, name in whole) for name in names)
         for column in columns:
             if column.pooled:
-                say(f"{cells.path}: column {column.name!r} has many categories: the {len(column.categories) - 1} most "
-                    f"frequent are inputs, the rarer ones pool into '{OTHER}' (counted in the run's table facts)")
+                say(f"{cells.path}: column {column.name!r} has many categories: the frequent ones are inputs, the "
+                    f"rare ones pool into '{OTHER}' (their count is the column's 'pooled' in the run's table facts)")
         return cls(columns, fill_missing, tuple(left_out))
 
     def encode(self, cells: Cells, rows=None) -> torch.Tensor:
@@ -169,9 +169,8 @@ def _codes(cells: Cells, column: Column, rows) -> np.ndarray:
     unseen = codes < 0
     if unseen.any() and column.pools:
         codes[unseen] = column.categories.index(OTHER)
-        new = sorted(set(texts[unseen]))
-        say(f"{cells.path}: column {column.name!r}: {unseen.sum()} row(s) hold categories the training rows never "
-            f"had ({few(new)}); they count as '{OTHER}'")
+        say(f"{cells.path}: column {column.name!r}: a category the training rows never had (e.g. "
+            f"{texts[unseen][0]!r}) counts as '{OTHER}'")
     elif unseen.any():
         i = int(np.flatnonzero(unseen)[0])
         raise DatasetError(f"{cells.path}: row {cells.row(int(rows[i]))}, column {column.name!r}: "
