@@ -206,7 +206,7 @@ def plot_confusion(confusion, class_names, path, *, title=None) -> Path:
     """Return the path of a PNG of the confusion matrix (rows true, columns predicted) with counts.
 
     confusion: (k, k) counts, as from :func:`minidl.evaluate.confusion_matrix`; class_names: k
-    names. The y tick labels carry each class's accuracy (recall), e.g. "Shirt (62%)", or "(-)"
+    names. The y tick labels carry each class's accuracy (recall), e.g. "Shirt (62%)", or "(no test rows)"
     for a class without examples.
     """
     counts = _numpy(confusion).astype(np.int64)  # (k, k)
@@ -227,7 +227,7 @@ def plot_confusion(confusion, class_names, path, *, title=None) -> Path:
         ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=9,
                 color="white" if dark else "black")
     ax.set_xticks(range(k), class_names, rotation=45, ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(k), [f"{name} ({acc:.0%})" if n else f"{name} (-)"
+    ax.set_yticks(range(k), [f"{name} ({acc:.0%})" if n else f"{name} (no test rows)"
                              for name, acc, n in zip(class_names, per_class, rows_total)])
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label (per-class accuracy)")

@@ -102,6 +102,10 @@ class _Classifier(ClassifierMixin, _Estimator):
         check_classification_targets(y)
         if not hasattr(self, "classes_"):  # the first fit or partial_fit fixes the classes
             self.classes_ = np.unique(y if classes is None else classes)
+            if len(self.classes_) < 2:  # one class would train to "accuracy 1, loss 0" and learn nothing
+                del self.classes_
+                raise ValueError(f"y holds one class only ({np.unique(y)[0]!r}); a classifier needs samples of at "
+                                 "least 2 classes")
         unknown = np.setdiff1d(y, self.classes_)
         if len(unknown):
             raise ValueError(f"y holds the labels {unknown.tolist()} that are not among classes_ "
