@@ -22,7 +22,7 @@ from .data.arrays import check_arrays
 from .data.idx_sets import DATASETS, read_set
 from .data.loader import Loader
 from .data.synthetic import POLY_SIZES, TOYS, polynomial_data, polynomial_truth, synthetic_data
-from .data.notices import say
+from .data.notices import held, say
 from .data.tables import load_table
 from .table_defaults import chosen_line
 from .errors import ConfigError, DatasetError
@@ -249,6 +249,11 @@ def load_run_data(config: TrainConfig, device, arrays=None, class_names=None, *,
 
 def table_data(config: TrainConfig, training, device) -> RunData:
     """Return the RunData of a CSV run: its table encoded, its test rows held out (a share, a fold or a file)."""
+    with held():  # the table's notices, said once it is read: never beside an error line
+        return _table_data(config, training, device)
+
+
+def _table_data(config: TrainConfig, training, device) -> RunData:
     path = Path(config.csv).resolve()
     if line := chosen_line(config.model, str(path), config.batch_size, config.epochs):
         say(line)

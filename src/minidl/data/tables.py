@@ -31,7 +31,7 @@ import torch
 from minidl.data.column_roles import FILLED, feature_columns
 from minidl.data.csv_file import Cells, read_csv
 from minidl.data.encoding import Column, Encoder, shown
-from minidl.data.notices import few, say
+from minidl.data.notices import few, held, say
 from minidl.data.split import stratified_split
 from minidl.data.standardizer import Standardizer
 from minidl.errors import ConfigError, DatasetError
@@ -250,6 +250,7 @@ def read_rows(path, encoder: Encoder, target: str | None = None) -> torch.Tensor
     A ``target`` column, if present, is ignored; apply the table's ``standardizer.transform`` before
     feeding a model (minidl.predict does).
     """
-    cells = read_csv(path, min_rows=1)
-    _check_columns(cells, encoder, target)
-    return encoder.encode(cells).float().contiguous()
+    with held():
+        cells = read_csv(path, min_rows=1)
+        _check_columns(cells, encoder, target)
+        return encoder.encode(cells).float().contiguous()
