@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from minidl.checks import plural
+from minidl.data.csv_stream import read_numbers_by_arrow, scan
 from minidl.data.dates import read_dates
 from minidl.data.number_formats import read_formatted
 from minidl.errors import DatasetError
@@ -138,6 +139,9 @@ class Cells:
         out = {}
         for name in self.names:
             column = self.columns[name]
+            if column.dtype == np.float64:  # the values themselves, never a copy: NaN already where missing
+                out[name] = column.to_numpy()
+                continue
             if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
                 out[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
                 continue
@@ -194,7 +198,9 @@ def read_csv(path, *, min_rows: int = 1) -> Cells:
     """Return the cells of the CSV file at ``path``: header-named columns, at least ``min_rows`` data rows."""
     path = Path(path)
     names, delimiter = _header(path)
-    columns = read_by_arrow(path, names, delimiter)
+    columns = read_numbers_by_arrow(path, names, delimiter, MISSING)  # a table of numbers: block by block
+    if columns is None:
+        columns = read_by_arrow(path, names, delimiter)
     if columns is None:
         columns = read_by_pandas(path, names, delimiter)
     cells = Cells(path, names, columns, delimiter)
@@ -250,13 +256,7 @@ def read_by_arrow(path: Path, names: tuple[str, ...], delimiter: str):
 def _has_quotes(path: Path) -> bool:
     """Return whether the file holds a double quote: only a quoted cell can hold a line break, and
     pyarrow cuts a file into blocks at every line break unless told that a cell may hold one (slower)."""
-    import mmap
-
-    with open(path, "rb") as f:
-        if not os.fstat(f.fileno()).st_size:
-            return False
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return data.find(b'"') >= 0
+    return scan(path)[1]
 
 
 def read_by_pandas(path: Path, names: tuple[str, ...], delimiter: str):

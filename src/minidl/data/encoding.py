@@ -100,27 +100,40 @@ class Encoder:
         The tensor is a (n, d) view of a column-major block: each input is written as one contiguous
         row of a (d, n) array (a million-row table is copied column by column, never cell by cell)."""
         rows = np.arange(len(cells)) if rows is None else np.asarray(rows)
+        block = np.empty((len(self.names), len(rows)))
+        for start, part in self.parts(cells, rows):
+            block[start:start + len(part)] = part
+        return torch.from_numpy(block).t()
+
+    def parts(self, cells: Cells, rows):
+        """Yield (first input, float64 (width, n) block) of each column's inputs for ``rows``, one column at a
+        time: a caller that standardises them never holds the whole float64 encoding."""
+        rows = np.asarray(rows)
+        self.check_complete(cells, rows)
+        self._check_fits(cells, len(rows))
+        start = 0
+        for column in self.columns:
+            width = len(column.inputs)
+            if column.categories is not None:
+                part = np.zeros((width, len(rows)))
+                part[_codes(cells, column, rows), np.arange(len(rows))] = 1
+            elif column.origin is not None:
+                days = cells.dates(column.name)[rows]
+                part = date_parts(np.where(np.isnan(days), column.mean, days), column.origin).T
+            else:
+                # mode="clip": rows are always in range, and numpy's default buffers the whole take
+                part = np.take(_numbers(cells, column), rows, mode="clip")[None]
+                part[0, np.isnan(part[0])] = column.mean
+            yield start, part
+            start += width
+
+    def check_complete(self, cells: Cells, rows) -> None:
+        """Raise DatasetError naming the first missing cell of ``rows``, unless this encoder fills them in."""
         if not self.fill_missing and (gap := cells.first_missing([c.name for c in self.columns], rows)):
             i, name = gap
             raise DatasetError(f"{cells.path}: row {cells.row(i)}, column {name!r} is "
                                f"{shown(cells, i, name)}; fill it in, delete the row, or train with --fill-missing "
                                "(numbers: the training mean; text: a 'missing' category)")
-        self._check_fits(cells, len(rows))
-        block, start = np.empty((len(self.names), len(rows))), 0
-        for column in self.columns:
-            width = len(column.inputs)
-            if column.categories is not None:
-                block[start:start + width] = 0
-                block[start + _codes(cells, column, rows), np.arange(len(rows))] = 1
-            elif column.origin is not None:
-                days = cells.dates(column.name)[rows]
-                block[start:start + width] = date_parts(np.where(np.isnan(days), column.mean, days), column.origin).T
-            else:
-                # mode="clip": rows are always in range, and numpy's default buffers the whole take
-                np.take(_numbers(cells, column), rows, out=block[start], mode="clip")
-                block[start, np.isnan(block[start])] = column.mean
-            start += width
-        return torch.from_numpy(block).t()
 
     def _check_fits(self, cells: Cells, n: int) -> None:
         """Raise ConfigError, before allocating, for an encoding larger than this machine's free memory."""

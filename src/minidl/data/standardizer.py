@@ -27,9 +27,10 @@ class Standardizer:
     def fit(cls, X: torch.Tensor) -> "Standardizer":
         """Return the standardizer of the columns of X (n, d): their mean and population std."""
         X = X.double()  # float64 statistics: prices near 1e6 would lose digits in float32
-        std = X.std(0, correction=0)
-        std = torch.where(X.amax(0) == X.amin(0), torch.ones_like(std), std)
-        return cls(tuple(X.mean(0).tolist()), tuple(std.tolist()))
+        # a column at a time: the same sums in the same order however the columns are laid out or batched
+        columns = [X[:, j] for j in range(X.shape[1])]
+        std = [1.0 if c.amax() == c.amin() else c.std(correction=0).item() for c in columns]
+        return cls(tuple(c.mean().item() for c in columns), tuple(std))
 
     @classmethod
     def identity(cls, d: int) -> "Standardizer":

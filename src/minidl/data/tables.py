@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -46,23 +47,54 @@ class Table:
     y is (n,) int64 class indices into ``classes`` for a classifier; else (n, 1) float32 in the
     target's own units (its log with ``log_target``), with ``target_standardizer`` fitted for a
     trainer that fits a standardised target. ``raw_X`` holds the inputs before standardisation
-    (float64).
+    (float64). X, raw_X and the standardizer are worked out when first asked for: the whole table
+    that a run splits is never encoded itself, only its parts.
     """
 
-    X: torch.Tensor
     y: torch.Tensor
     feature_names: tuple[str, ...]
     target: str
-    standardizer: Standardizer
     target_standardizer: Standardizer | None
-    raw_X: torch.Tensor = field(repr=False)
     encoder: Encoder = field(repr=False)
+    given_standardizer: Standardizer | None = field(default=None, repr=False)  # a training table's, for its test rows
     classes: tuple[str, ...] = ()
     log_target: bool = False
     standardize: bool = True
     cells: Cells = field(default=None, repr=False)
     rows: np.ndarray = field(default=None, repr=False)
     roles: tuple = field(default=((), (), ()), repr=False)  # (input columns, ids kept whole, columns left out)
+
+    @cached_property
+    def _inputs(self) -> tuple[torch.Tensor, Standardizer]:
+        """Return (X, standardizer): the encoded rows standardised, a column at a time (the statistics in one
+        pass, X in a second), so the float64 encoding of the whole table is never held."""
+        standardizer = self.given_standardizer
+        if standardizer is None and not self.standardize:
+            standardizer = Standardizer.identity(len(self.feature_names))
+        if standardizer is None:
+            fitted = [Standardizer.fit(torch.from_numpy(part).t()) for _, part in self.encoder.parts(self.cells, self.rows)]
+            standardizer = Standardizer(sum((f.mean for f in fitted), ()), sum((f.std for f in fitted), ()))
+        X = torch.empty((len(self.rows), len(self.feature_names)), dtype=torch.float32)  # row-major, as a Loader gathers
+        for start, part in self.encoder.parts(self.cells, self.rows):
+            end = start + len(part)
+            columns = Standardizer(standardizer.mean[start:end], standardizer.std[start:end])
+            X[:, start:end] = columns.transform(torch.from_numpy(part).t(), torch.float32)
+        return X, standardizer
+
+    @property
+    def X(self) -> torch.Tensor:
+        """Return the standardised inputs, float32 (n, d)."""
+        return self._inputs[0]
+
+    @property
+    def standardizer(self) -> Standardizer:
+        """Return the standardizer of the inputs: the training rows' statistics."""
+        return self.given_standardizer or self._inputs[1]
+
+    @cached_property
+    def raw_X(self) -> torch.Tensor:
+        """Return the inputs before standardisation, float64 (n, d)."""
+        return self.encoder.encode(self.cells, self.rows)
 
     def split(self, test_fraction=0.2, seed=0) -> tuple["Table", "Table"]:
         """Return (train, test) from a seeded permutation (per class, for a classifier); statistics from train."""
@@ -145,7 +177,7 @@ def load_table(path, target, *, classify=False, fill_missing=False, log_target=F
                 "and the month")
     rows = np.arange(len(cells))
     return _build(cells, rows, target, _classes(cells, target) if classify else (), log_target, standardize,
-                  fill_missing=fill_missing, roles=roles)
+                  fill_missing=fill_missing, roles=roles, encode=False)
 
 
 def _classes(cells: Cells, target: str) -> tuple[str, ...]:
@@ -199,12 +231,13 @@ def _check_target_complete(cells: Cells, target: str, rows) -> None:
 
 
 def _build(cells, rows, target, classes, log_target, standardize, *, fill_missing=False, like=None,
-           roles=((), (), ())) -> Table:
-    """Return a Table of ``rows``: the encoder and standardizers fitted, or ``like``'s (a training Table)."""
+           roles=((), (), ()), encode=True) -> Table:
+    """Return a Table of ``rows``: the encoder and standardizers fitted, or ``like``'s (a training Table);
+    ``encode``: work out X now (its errors raised here), else when first asked for."""
     features, whole, left_out = like.roles if like is not None else roles
     encoder = like.encoder if like is not None else Encoder.fit(cells, rows, features, fill_missing, whole=whole,
                                                                 left_out=left_out)
-    raw_X = encoder.encode(cells, rows)
+    encoder.check_complete(cells, rows)
     _check_target_complete(cells, target, rows)
     if classes:
         names, index = _class_names(cells, target, rows), {c: k for k, c in enumerate(classes)}
@@ -221,14 +254,13 @@ def _build(cells, rows, target, classes, log_target, standardize, *, fill_missin
             raise DatasetError(f"{cells.path}: row {cells.row(int(rows[i]))}, column {target!r}: {values[i]:g} has no "
                                "log; --metric log-rmse needs a positive target (a price)")
         y = torch.from_numpy(np.log(values) if log_target else values).reshape(-1, 1).float()
-    if like is not None:
-        standardizer, target_standardizer = like.standardizer, like.target_standardizer
-    else:
-        standardizer = Standardizer.fit(raw_X) if standardize else Standardizer.identity(raw_X.shape[1])
-        target_standardizer = None if classes else Standardizer.fit(y)
-    X = standardizer.transform(raw_X, torch.float32)  # row-major, as a Loader gathers it
-    return Table(X, y, encoder.names, target, standardizer, target_standardizer, raw_X, encoder, tuple(classes),
-                 log_target, standardize, cells, np.asarray(rows), like.roles if like is not None else roles)
+    target_standardizer = like.target_standardizer if like is not None else None if classes else Standardizer.fit(y)
+    table = Table(y, encoder.names, target, target_standardizer, encoder, like.standardizer if like is not None else None,
+                  tuple(classes), log_target, standardize, cells, np.asarray(rows),
+                  like.roles if like is not None else roles)
+    if encode:
+        table.X  # noqa: B018 (encoded now: an unseen category is refused where the rows are read)
+    return table
 
 
 def _check_columns(cells: Cells, encoder: Encoder, target: str | None, need_target: bool = False) -> None:
