@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 import torch
 
+import minidl
 from minidl.cli import main
 from minidl.data.tables import load_table, read_rows
 from minidl.errors import ConfigError, DatasetError
 
 CPU = ("--device", "cpu", "--no-plots", "--quiet")
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(minidl.__file__).resolve().parents[1]  # the minidl under test, for the measured child processes
 
 
 def written(path: Path, header: str, rows) -> Path:
@@ -150,7 +151,7 @@ def run_measured(tmp_path: Path, argv: list[str]) -> dict:
 
     def cap():
         import resource
-        resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))  # the old encoding grew past 10 GB
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))  # the old encoding grew past 10 GB
 
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, env=env,
