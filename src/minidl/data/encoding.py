@@ -182,8 +182,7 @@ def _codes(cells: Cells, column: Column, rows) -> np.ndarray:
     unseen = codes < 0
     if unseen.any() and column.pools:
         codes[unseen] = column.categories.index(OTHER)
-        say(f"{cells.path}: column {column.name!r}: a category the training rows never had (e.g. "
-            f"{texts[unseen][0]!r}) counts as '{OTHER}'")
+        say(f"{cells.path}: column {column.name!r}: categories the training rows never had count as '{OTHER}'")
     elif unseen.any():
         i = int(np.flatnonzero(unseen)[0])
         raise DatasetError(f"{cells.path}: row {cells.row(int(rows[i]))}, column {column.name!r}: "
