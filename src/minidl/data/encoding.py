@@ -94,18 +94,19 @@ class Encoder:
                     f"rare ones pool into '{OTHER}' (their count is the column's 'pooled' in the run's table facts)")
         return cls(columns, fill_missing, tuple(left_out))
 
-    def encode(self, cells: Cells, rows=None) -> torch.Tensor:
-        """Return the inputs of ``rows`` (all by default) as float64 (n, len(names)), unstandardised.
+    def encode(self, cells: Cells, rows=None, *, fitted_on: bool = False) -> torch.Tensor:
+        """Return the inputs of ``rows`` (all by default) as float64 (n, len(names)), unstandardised
+        (``fitted_on``: the rows this encoder learned from, whose pooled categories are no news).
 
         The tensor is a (n, d) view of a column-major block: each input is written as one contiguous
         row of a (d, n) array (a million-row table is copied column by column, never cell by cell)."""
         rows = np.arange(len(cells)) if rows is None else np.asarray(rows)
         block = np.empty((len(self.names), len(rows)))
-        for start, part in self.parts(cells, rows):
+        for start, part in self.parts(cells, rows, fitted_on=fitted_on):
             block[start:start + len(part)] = part
         return torch.from_numpy(block).t()
 
-    def parts(self, cells: Cells, rows):
+    def parts(self, cells: Cells, rows, *, fitted_on: bool = False):
         """Yield (first input, float64 (width, n) block) of each column's inputs for ``rows``, one column at a
         time: a caller that standardises them never holds the whole float64 encoding."""
         rows = np.asarray(rows)
@@ -116,7 +117,7 @@ class Encoder:
             width = len(column.inputs)
             if column.categories is not None:
                 part = np.zeros((width, len(rows)))
-                part[_codes(cells, column, rows), np.arange(len(rows))] = 1
+                part[_codes(cells, column, rows, fitted_on), np.arange(len(rows))] = 1
             elif column.origin is not None:
                 days = cells.dates(column.name)[rows]
                 part = date_parts(np.where(np.isnan(days), column.mean, days), column.origin).T
@@ -169,7 +170,7 @@ def _numbers(cells: Cells, column: Column) -> np.ndarray:
     return cells.numbers(column.name)
 
 
-def _codes(cells: Cells, column: Column, rows) -> np.ndarray:
+def _codes(cells: Cells, column: Column, rows, fitted_on: bool = False) -> np.ndarray:
     """Return each row's category index in ``column.categories``; unseen ones refused, or ``other`` if it pools."""
     import pandas as pd  # here, not at the top: a run on images never pays for importing it
 
@@ -182,7 +183,8 @@ def _codes(cells: Cells, column: Column, rows) -> np.ndarray:
     unseen = codes < 0
     if unseen.any() and column.pools:
         codes[unseen] = column.categories.index(OTHER)
-        say(f"{cells.path}: column {column.name!r}: categories the training rows never had count as '{OTHER}'")
+        if not fitted_on:  # held-out or new rows: say that their unseen categories went to other
+            say(f"{cells.path}: column {column.name!r}: categories the training rows never had count as '{OTHER}'")
     elif unseen.any():
         i = int(np.flatnonzero(unseen)[0])
         raise DatasetError(f"{cells.path}: row {cells.row(int(rows[i]))}, column {column.name!r}: "

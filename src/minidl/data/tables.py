@@ -72,10 +72,11 @@ class Table:
         if standardizer is None and not self.standardize:
             standardizer = Standardizer.identity(len(self.feature_names))
         if standardizer is None:
-            fitted = [Standardizer.fit(torch.from_numpy(part).t()) for _, part in self.encoder.parts(self.cells, self.rows)]
+            fitted = [Standardizer.fit(torch.from_numpy(part).t())
+                      for _, part in self.encoder.parts(self.cells, self.rows, fitted_on=True)]
             standardizer = Standardizer(sum((f.mean for f in fitted), ()), sum((f.std for f in fitted), ()))
         X = torch.empty((len(self.rows), len(self.feature_names)), dtype=torch.float32)  # row-major, as a Loader gathers
-        for start, part in self.encoder.parts(self.cells, self.rows):
+        for start, part in self.encoder.parts(self.cells, self.rows, fitted_on=self.given_standardizer is None):
             end = start + len(part)
             columns = Standardizer(standardizer.mean[start:end], standardizer.std[start:end])
             X[:, start:end] = columns.transform(torch.from_numpy(part).t(), torch.float32)
@@ -94,7 +95,7 @@ class Table:
     @cached_property
     def raw_X(self) -> torch.Tensor:
         """Return the inputs before standardisation, float64 (n, d)."""
-        return self.encoder.encode(self.cells, self.rows)
+        return self.encoder.encode(self.cells, self.rows, fitted_on=self.given_standardizer is None)
 
     def split(self, test_fraction=0.2, seed=0) -> tuple["Table", "Table"]:
         """Return (train, test) from a seeded permutation (per class, for a classifier); statistics from train."""
