@@ -98,7 +98,8 @@ def test_a_fold_run_of_an_unseen_category_column_trains_and_predicts(tmp_path, c
     path = many_table(tmp_path / "shops.csv")
     code = main(["train", "softmax", "--csv", str(path), "--target", "kind", "--folds", "3", "--epochs", "2",
                  "--out", str(tmp_path / "cv"), *CPU])
-    assert code == 0
+    summary = json.loads((tmp_path / "cv" / "fold-1" / "summary.json").read_text())
+    assert code == 0 and summary["pooled_categories"]["shop"] > 0  # counted in the summary
     (tmp_path / "new.csv").write_text("shop,size\nnever-seen,3\nbig1,1\n")
     assert main(["predict", str(tmp_path / "cv" / "fold-1"), str(tmp_path / "new.csv")]) == 0
     out, err = capsys.readouterr()

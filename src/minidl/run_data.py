@@ -277,7 +277,7 @@ def _table_data(config: TrainConfig, training, device) -> RunData:
         test=Loader(test.X, y_test, EVAL_BATCH, device=device),
         num_inputs=train.X.shape[1], num_outputs=len(train.classes) or 1, classifies=bool(train.classes),
         source=f"{path}: {len(train.y)} training rows, tested on {held_out}", class_names=train.classes,
-        table=train.facts(), csv_path=str(path), csv_sha256=file_fingerprint(path),
+        table=train.facts(), csv_path=str(path), csv_sha256=file_fingerprint(path), notes=train.counts(),
         test_csv_sha256=file_fingerprint(config.test_csv) if config.test_csv else None,
     )
 

@@ -91,7 +91,7 @@ class Encoder:
         for column in columns:
             if column.pooled:
                 say(f"{cells.path}: column {column.name!r} has many categories: the frequent ones are inputs, the "
-                    f"rare ones pool into '{OTHER}' (their count is the column's 'pooled' in the run's table facts)")
+                    f"rare ones pool into '{OTHER}' (counted in the summary's pooled_categories)")
         return cls(columns, fill_missing, tuple(left_out))
 
     def encode(self, cells: Cells, rows=None, *, fitted_on: bool = False) -> torch.Tensor:

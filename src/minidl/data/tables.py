@@ -144,6 +144,11 @@ class Table:
         return _build(cells, np.arange(len(cells)) if rows is None else rows, self.target, self.classes,
                       self.log_target, self.standardize, like=self)
 
+    def counts(self) -> dict:
+        """Return, for a run's summary, the categories each many-category column pooled into ``other``, if any."""
+        pooled = {c.name: c.pooled for c in self.encoder.columns if c.pooled}
+        return {"pooled_categories": pooled} if pooled else {}
+
     def facts(self) -> dict:
         """Return everything a run needs to read new rows as these were read, ready for JSON."""
         facts = {"features": list(self.feature_names), "target": self.target, "columns": self.encoder.to_dict(),
