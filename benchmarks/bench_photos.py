@@ -68,8 +68,8 @@ def main(argv=None) -> list[dict]:
     with tempfile.TemporaryDirectory() as folder:
         paths = write_photos(Path(folder), args.photos, args.width, args.height)
         for channels, colour in ((1, "grey"), (3, "colour")):
-            old = median_seconds(lambda: full_size_one_at_a_time(paths, args.size, channels), args.repeats)
-            new = median_seconds(lambda: decode_all(paths, args.size, channels, skip_bad=False), args.repeats)
+            old = median_seconds(lambda c=channels: full_size_one_at_a_time(paths, args.size, c), args.repeats)
+            new = median_seconds(lambda c=channels: decode_all(paths, args.size, c, skip_bad=False), args.repeats)
             rows.append({"channels": colour, "old_seconds": old, "new_seconds": new, "speedup": old / new})
     print_table(rows, [("channels", "decoded", "s"), ("old_seconds", "full size, one at a time (s)", ".2f"),
                        ("new_seconds", "draft, every core (s)", ".2f"), ("speedup", "x faster", ".1f")],

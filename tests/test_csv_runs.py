@@ -171,7 +171,7 @@ def test_with_no_flags_a_table_reaches_scikit_learns_figure_on_the_same_folds(tm
 
 @needs_tables
 def test_with_no_flags_the_raw_penguins_reach_098_over_5_folds(capsys, tmp_path, one_thread):
-    code, out, err = run(capsys, "train", "mlp", "--csv", TABLES / "penguins-raw.csv", "--target", "Species",
+    code, _, err = run(capsys, "train", "mlp", "--csv", TABLES / "penguins-raw.csv", "--target", "Species",
                          "--fill-missing", "--folds", "5", "--out", tmp_path / "cv", "--quiet", *CPU)
     assert code == 0 and json.loads((tmp_path / "cv" / "folds.json").read_text())["mean"]["test_acc"] >= 0.98
     assert err.count("--batch-size 16 --epochs 59 (chosen from the number of rows") == 1  # said once, not per fold

@@ -1,12 +1,13 @@
 """A CSV file's cells, read by a real CSV engine, with errors that name the file, row and column.
 
-pyarrow's multi-threaded reader reads the file when it is installed (it is one of minidl's
-requirements); a file it will not read (a short row, a stray quote, text that is not UTF-8) goes to
+A table of numbers is read block by block (minidl.data.csv_stream), any other by pyarrow's
+multi-threaded reader (one of minidl's requirements); a file it will not read (a short row, a stray quote, text that is not UTF-8) goes to
 pandas' C parser, which reads it the same way or names the row it cannot read. Both give the same
 cells (``tests/test_tables.py`` holds them equal on tricky tables). The header row names the
 columns; the delimiter (comma, semicolon or tab) is whichever the header holds most of. A column
-is numbers, or text when none of its cells is a number; a cell written ``NA``, ``N/A``, ``nan``
-or left empty is missing. Rows are named as a spreadsheet shows them (the
+is numbers (also as people write them: ``1,234``, ``12%``, ``$3.50``, ``yes``; minidl.data.number_formats),
+dates (year first; minidl.data.dates), or text when none of its cells is a number; a cell written
+``NA``, ``N/A``, ``nan`` or left empty is missing. Rows are named as a spreadsheet shows them (the
 header is row 1); working out those numbers costs a second, plain-Python pass over the file, made
 only when a message needs one or the table has missing cells (a short row reads as missing cells).
 
@@ -22,8 +23,6 @@ only when a message needs one or the table has missing cells (a short row reads 
 from __future__ import annotations
 
 import csv
-import os
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -31,12 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from minidl.checks import plural
+from minidl.data.csv_pandas import MISSING, read_by_pandas
 from minidl.data.csv_stream import read_numbers_by_arrow, scan
 from minidl.data.dates import read_dates
 from minidl.data.number_formats import read_formatted
 from minidl.errors import DatasetError
 
-MISSING = ("", "NA", "N/A", "n/a", "na", "nan", "NaN", "NAN")  # cells that hold no value
 DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
 FLOAT32_MAX = 3.4028234663852886e38  # the models train in float32: a larger value would be inf
 
@@ -227,7 +226,8 @@ def read_by_arrow(path: Path, names: tuple[str, ...], delimiter: str):
         from pyarrow import csv as arrow_csv
     except ImportError:
         return None
-    parse = arrow_csv.ParseOptions(delimiter=delimiter, newlines_in_values=_has_quotes(path))
+    quoted = scan(path)[1]  # only a quoted cell can hold a line break (pyarrow is slower when told one may)
+    parse = arrow_csv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted)
 
     def convert(**options):
         return arrow_csv.ConvertOptions(null_values=list(MISSING), strings_can_be_null=True,
@@ -251,33 +251,6 @@ def read_by_arrow(path: Path, names: tuple[str, ...], delimiter: str):
             column = column.cast(pa.float64())
         columns[name] = column.to_pandas()
     return columns
-
-
-def _has_quotes(path: Path) -> bool:
-    """Return whether the file holds a double quote: only a quoted cell can hold a line break, and
-    pyarrow cuts a file into blocks at every line break unless told that a cell may hold one (slower)."""
-    return scan(path)[1]
-
-
-def read_by_pandas(path: Path, names: tuple[str, ...], delimiter: str):
-    """Return the file's columns, {name: pandas.Series}, read by pandas' C parser; DatasetError naming a bad row."""
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(path, sep=delimiter, header=0, index_col=False, na_values=list(MISSING),
-                            keep_default_na=False, encoding="utf-8-sig", low_memory=False)
-    except UnicodeDecodeError:
-        raise DatasetError(f"{path} is not UTF-8 text; save it as CSV (UTF-8)") from None
-    except pd.errors.ParserError as e:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
-        if found:
-            _, line, saw = map(int, found.groups())
-            raise DatasetError(f"{path}: row {line} has {saw} values but the header names "
-                               f"{plural(len(names), 'column')}; give every row one value per column") from None
-        raise DatasetError(f"{path} is not valid CSV ({str(e).strip().splitlines()[-1]})") from None
-    except pd.errors.EmptyDataError:
-        frame = pd.DataFrame(columns=names)
-    return {name: frame.iloc[:, j] for j, name in enumerate(names)}
 
 
 def _header(path: Path) -> tuple[tuple[str, ...], str]:

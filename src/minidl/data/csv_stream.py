@@ -39,10 +39,10 @@ def read_numbers_by_arrow(path: Path, names: tuple[str, ...], delimiter: str, mi
     lines, quoted = scan(path)
     if quoted:  # a quoted cell may hold a line break: the line count is no bound on the rows, nor are they numbers
         return None
-    options = dict(read_options=arrow_csv.ReadOptions(block_size=BLOCK),
-                   parse_options=arrow_csv.ParseOptions(delimiter=delimiter),
-                   convert_options=arrow_csv.ConvertOptions(null_values=list(missing), strings_can_be_null=True,
-                                                            quoted_strings_can_be_null=True))
+    options = {"read_options": arrow_csv.ReadOptions(block_size=BLOCK),
+               "parse_options": arrow_csv.ParseOptions(delimiter=delimiter),
+               "convert_options": arrow_csv.ConvertOptions(null_values=list(missing), strings_can_be_null=True,
+                                                           quoted_strings_can_be_null=True)}
     numeric = (pa.types.is_integer, pa.types.is_floating)
     columns, filled = [np.empty(lines + 1) for _ in names], 0  # at most one row per line (a last one unended)
     try:
