@@ -223,7 +223,8 @@ class TrainConfig:
         check_choice("model", self.model, MODELS)
         check_choice("toy", self.toy, TOYS)
         lesson = f"linreg {self.toy}" if self.model == "linreg" and self.toy != "line" else self.model
-        table = defaults_for(self.model, self.csv) if self.csv and self.model in TABLE_MODELS else {}
+        unset = self.batch_size is None or self.epochs is None  # a table's rows counted only when they are needed
+        table = defaults_for(self.model, self.csv) if self.csv and self.model in TABLE_MODELS and unset else {}
         for name, value in {"init": INITS[0], **LESSON_DEFAULTS[lesson], **table}.items():  # init: normal but in high-dim
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
