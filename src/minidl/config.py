@@ -61,7 +61,8 @@ APPLIES_TO = {"shift": ("softmax", "mlp"), "label_smoothing": ("softmax", "mlp")
               "skip_bad_images": ("softmax", "mlp"), "channels": ("softmax", "mlp")}
 IMAGES_ONLY = ("image_size", "channels", "test_fraction", "skip_bad_images")  # the fields only --images reads
 TABLE_MODELS = ("linreg", "softmax", "mlp")  # --csv without --batch-size / --epochs: minidl.table_defaults's
-CSV_ONLY = ("task", "fill_missing", "test_csv", "folds", "fold", "metric", "columns", "drop", "keep_ids")  # the fields only --csv reads
+CSV_ONLY = ("task", "fill_missing", "test_csv", "folds", "fold", "metric",  # the fields only --csv reads
+            "columns", "drop", "keep_ids")
 
 
 def option(default, help: str, *, flag: str | None = None, metavar: str | None = None):
@@ -225,7 +226,8 @@ class TrainConfig:
         lesson = f"linreg {self.toy}" if self.model == "linreg" and self.toy != "line" else self.model
         unset = self.batch_size is None or self.epochs is None  # a table's rows counted only when they are needed
         table = defaults_for(self.model, self.csv) if self.csv and self.model in TABLE_MODELS and unset else {}
-        for name, value in {"init": INITS[0], **LESSON_DEFAULTS[lesson], **table}.items():  # init: normal but in high-dim
+        # init: normal but in high-dim; a table's batch size and epochs from its rows
+        for name, value in {"init": INITS[0], **LESSON_DEFAULTS[lesson], **table}.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
         object.__setattr__(self, "dropout", tuple(self.dropout))

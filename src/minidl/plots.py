@@ -206,8 +206,8 @@ def plot_confusion(confusion, class_names, path, *, title=None) -> Path:
     """Return the path of a PNG of the confusion matrix (rows true, columns predicted) with counts.
 
     confusion: (k, k) counts, as from :func:`minidl.evaluate.confusion_matrix`; class_names: k
-    names. The y tick labels carry each class's accuracy (recall), e.g. "Shirt (62%)", or "(no test rows)"
-    for a class without examples.
+    names. The y tick labels carry each class's accuracy (recall), e.g. "Shirt (62%)", or
+    "(no test rows)" for a class without examples.
     """
     counts = _numpy(confusion).astype(np.int64)  # (k, k)
     k = len(class_names)
