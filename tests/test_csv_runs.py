@@ -196,6 +196,11 @@ def test_a_class_with_no_test_rows_reads_null_and_the_split_says_so(capsys, tmp_
     assert err.count("no row of class 'rare'") == 1 and "its test figures read null" in err
     code, out, _ = run(capsys, "evaluate", tmp_path / "run")
     assert code == 0 and "rare  null (no test rows)" in out
+    from minidl.plots import confusion_labels  # the confusion figure's row labels
+
+    import numpy as np
+
+    assert confusion_labels(np.array(summary["confusion"]), ["a", "b", "rare"])[2] == "rare (no test rows)"
 
 
 def test_a_single_class_target_is_refused_in_one_line(capsys, tmp_path):
