@@ -3,7 +3,7 @@
     python benchmarks/run_all.py [--quick]
 
 Prints each table, then the issue's targets against this run's numbers; writes
-benchmarks/results/{contenders,peers,roofline,scaling,ddp,sklearn,loader,d2l,d2l_v1,tables,tables_accuracy,summary}.json and contenders.png,
+benchmarks/results/{contenders,peers,roofline,scaling,ddp,sklearn,loader,d2l,d2l_v1,tables,tables_accuracy,photos,summary}.json and contenders.png,
 peers.png, scaling.png. A full run took 17.4 minutes on a 2-core CPU (2026-12-01), --quick 3.3
 (one run per contender; no loader or d2l benchmark, no 0-worker book row, no width 2048, the peers
 at batch 64 and 256 only).
@@ -18,6 +18,7 @@ import bench_chapter
 import bench_loader
 import bench_mlp
 import bench_peers
+import bench_photos
 import bench_roofline
 import bench_scaling
 import bench_sklearn
@@ -127,6 +128,8 @@ def main(argv=None) -> dict:
     tables = bench_tables.main(["--rows", "100000", "--repeats", "1"] if args.quick else [])
     if bench_tables_accuracy.TABLES.is_dir():  # the real tables, where the checkout has them beside it
         bench_tables_accuracy.main()
+    print("\nDecoding phone-sized JPEGs: full size one at a time against draft mode on every core")
+    bench_photos.main(["--photos", "24", "--repeats", "1"] if args.quick else [])
 
     checks = targets(contenders, roofline, chapter, peers) + ([] if args.quick else d2l_v1["checks"])
     print("\nTargets (the speed issue), this run:")

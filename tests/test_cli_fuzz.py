@@ -43,6 +43,12 @@ BAD = [
     "train softmax --csv kinds.csv --target kind --metric log-rmse", "train mlp --csv kinds.csv --target kind --task guess",
     "train linreg --csv table.csv --target price --task classify", "train mlp --fill-missing", "train mlp --folds 5",
     "train linreg --csv kinds.csv --target size --metric log-rmse", "train mlp --csv kinds.csv --target kind --images data",
+    # train: column roles, number formats, one class (issue 28)
+    "train softmax --csv kinds.csv --target kind --columns nope", "train softmax --csv kinds.csv --target kind --drop kind",
+    "train softmax --csv kinds.csv --target kind --drop size colour", "train softmax --csv kinds.csv --target kind --columns",
+    "train mlp --columns size", "train mlp --drop size", "train mlp --keep-ids",
+    "train softmax --csv oneclass.csv --target kind", "train linreg --csv commas.csv --target price",
+    "train softmax --csv kinds.csv --target kind --test-csv manyclasses.csv",
     # train: image folder flags
     "train mlp --channels 3", "train mlp --channels 2", "train softmax --images data --channels 2",
     "train mlp --images data --channels 0", "train mlp --images data --channels rgb", "train linreg --channels 3",
@@ -130,6 +136,9 @@ def workspace(tmp_path_factory, tiny_fashion, make_fake_fashion):
         os.chdir(cwd)
     (work / "table.csv").write_text("area,age,price\n" + "".join(f"{i},{i % 7},{3 * i + 1}\n" for i in range(30)))
     (work / "words.csv").write_text("area,age,price\n1,2,3\n4,five,6\n")
+    (work / "oneclass.csv").write_text("size,kind\n" + "".join(f"{i},ant\n" for i in range(10)))  # one class
+    (work / "commas.csv").write_text('area,price\n"1,5",3\n"2,25",4\n')  # decimal commas: not thousands
+    (work / "manyclasses.csv").write_text("size,colour,kind\n" + "".join(f"1,red,k{i}\n" for i in range(9)))
     (work / "empty.csv").write_text("")
     (work / "notes.txt").write_text("not an image, not a table\n")
     (work / "bad.pt").write_bytes(b"\x80\x04 not a checkpoint")

@@ -122,3 +122,95 @@ def test_linreg_on_log_house_prices_is_near_scikit_learns_fold(tmp_path):
     train, test = load_table(config.csv, "price", log_target=True).fold(1, 5, seed=0)
     r2 = linear.LinearRegression().fit(train.X, train.y).score(test.X, test.y)
     assert history.summary["test_r2_log"] == pytest.approx(r2, abs=0.02)
+
+
+# issue 28: with only --csv and --target, each table reaches scikit-learn's default estimator on the same folds
+NO_FLAGS = [("iris.csv", "class", "softmax", False), ("wine.csv", "class", "softmax", False),
+            ("penguins.csv", "species", "softmax", True), ("windsor-houses.csv", "price", "linreg", False)]
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: the tables are small, and a shared machine's threads only wait on each other."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def sklearn_folds(config: TrainConfig, k: int = 5) -> float:
+    """Return scikit-learn's LogisticRegression accuracy (LinearRegression R^2) over the run's own k folds."""
+    linear = pytest.importorskip("sklearn.linear_model", reason="scikit-learn (the dev extra) is not installed")
+    from minidl.data.tables import load_table
+
+    table = load_table(config.csv, config.target, classify=config.task == "classify", fill_missing=config.fill_missing)
+    scores = []
+    for i in range(1, k + 1):
+        train, test = table.fold(i, k, seed=config.seed)
+        model = linear.LogisticRegression() if table.classes else linear.LinearRegression()
+        scores.append(model.fit(train.X.numpy(), train.y.numpy().ravel() if table.classes else train.y.numpy())
+                      .score(test.X.numpy(), test.y.numpy()))
+    return sum(scores) / k
+
+
+@needs_tables
+@pytest.mark.parametrize("name,target,model,fill", NO_FLAGS, ids=[row[0] for row in NO_FLAGS])
+def test_with_no_flags_a_table_reaches_scikit_learns_figure_on_the_same_folds(tmp_path, one_thread, name, target,
+                                                                              model, fill):
+    config = TrainConfig(model=model, csv=str(TABLES / name), target=target, fill_missing=fill, folds=5,
+                         out=str(tmp_path / "cv"), device="cpu", plots=False)
+    ours = fold_scores(cross_validate(config, progress=False))["mean"]
+    theirs = sklearn_folds(config)
+    if model == "linreg":
+        assert ours["test_r2"] >= theirs - 0.02, (ours, theirs)
+    else:
+        assert ours["test_acc"] >= theirs - 0.01, (ours, theirs)
+
+
+@needs_tables
+def test_with_no_flags_the_raw_penguins_reach_098_over_5_folds(capsys, tmp_path, one_thread):
+    code, _, err = run(capsys, "train", "mlp", "--csv", TABLES / "penguins-raw.csv", "--target", "Species",
+                         "--fill-missing", "--folds", "5", "--out", tmp_path / "cv", "--quiet", *CPU)
+    assert code == 0 and json.loads((tmp_path / "cv" / "folds.json").read_text())["mean"]["test_acc"] >= 0.98
+    assert err.count("--batch-size 16 --epochs 59 (chosen from the number of rows") == 1  # said once, not per fold
+    assert "column 'Individual ID' left out" in err and "column 'Date Egg' read as dates" in err
+
+
+def test_the_image_lessons_defaults_are_untouched_and_a_given_flag_wins(tmp_path):
+    table = pets(tmp_path / "pets.csv")
+    assert (TrainConfig(model="softmax").batch_size, TrainConfig(model="softmax").epochs) == (256, 10)
+    chosen = TrainConfig(model="softmax", csv=str(table), target="kind")
+    assert (chosen.batch_size, chosen.epochs) == (8, 100)  # 60 rows: batches of 8, 100 epochs (at most)
+    assert TrainConfig(model="softmax", csv=str(table), target="kind", batch_size=32).batch_size == 32
+
+
+def test_a_class_with_no_test_rows_reads_null_and_the_split_says_so(capsys, tmp_path):
+    lines = [f"{i % 9},{('a', 'b')[i % 2]}" for i in range(40)] + ["5,rare"]  # one row: it lands in training
+    (tmp_path / "t.csv").write_text("x,kind\n" + "\n".join(lines) + "\n")
+    code, _, err = run(capsys, "train", "softmax", "--csv", tmp_path / "t.csv", "--target", "kind", "--epochs", "2",
+                       "--out", tmp_path / "run", *CPU)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert code == 0 and summary["per_class_acc"]["rare"] is None and summary["confusion"][2] == [0, 0, 0]
+    assert err.count("no row of class 'rare'") == 1 and "its test figures read null" in err
+    code, out, _ = run(capsys, "evaluate", tmp_path / "run")
+    assert code == 0 and "rare  null (no test rows)" in out
+    from minidl.training.plots import confusion_labels# the confusion figure's row labels
+
+    import numpy as np
+
+    assert confusion_labels(np.array(summary["confusion"]), ["a", "b", "rare"])[2] == "rare (no test rows)"
+
+
+def test_a_single_class_target_is_refused_in_one_line(capsys, tmp_path):
+    (tmp_path / "t.csv").write_text("x,kind\n" + "".join(f"{i},ant\n" for i in range(10)))
+    code, _, err = run(capsys, "train", "softmax", "--csv", tmp_path / "t.csv", "--target", "kind",
+                       "--out", tmp_path / "run", *CPU)
+    assert code == 2 and err.count("\n") == 1 and "holds one class only ('ant')" in err
+    assert not (tmp_path / "run").exists()
+    sklearn = pytest.importorskip("minidl.sklearn", reason="scikit-learn (the dev extra) is not installed")
+    import numpy as np
+
+    with pytest.raises(ValueError, match="one class only"):
+        sklearn.MLPClassifier(max_iter=1).fit(np.zeros((8, 2), dtype=np.float32), np.zeros(8, dtype=np.int64))

@@ -351,3 +351,83 @@ def test_a_moved_folder_is_evaluated_and_other_images_are_caught(capsys, tmp_pat
     assert code == 2 and f"trained on the image folder {root}" in err and err.count("\n") == 1
     code, _, err = run(capsys, "train", "--resume", str(out), "--epochs", "2", "--quiet")
     assert code == 0, err
+
+
+# --- photos as phones write them (issue 28) --------------------------------------------------------
+
+def rotated_jpeg(path, orientation: int = 6):
+    """Write a 60x40 JPEG, a bright band on its left, tagged with EXIF ``orientation`` (6: turn a quarter clockwise)."""
+    pixels = np.zeros((40, 60), dtype=np.uint8)
+    pixels[:, :15] = 250
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, quality=95, exif=exif)
+    return path
+
+
+def test_a_rotated_jpeg_is_read_upright_everywhere(tmp_path):
+    from minidl.data.image_folder import decode_image
+    from minidl.data.images import load_image
+
+    path = rotated_jpeg(tmp_path / "photo.jpg")
+    grey = read_grey(path)
+    assert grey.shape == (60, 40)  # portrait, as a viewer shows it
+    assert grey[:15].mean() > 200 and grey[20:].mean() < 30  # the band is now along the top
+    assert read_rgb(path).shape == (60, 40, 3)
+    assert decode_image(path, 20)[:5].mean() > 200  # a folder run's decoding (training and predict)
+    assert load_image(path, invert="no").shape == (28, 28)  # predict on a Fashion-MNIST run reads it too
+
+
+def test_an_image_needing_no_rotation_or_draft_decodes_as_before(tmp_path):
+    path = rotated_jpeg(tmp_path / "plain.jpg", orientation=1)
+    with Image.open(path) as im:
+        before = np.array(im.convert("L"))  # the old decoding: the file as it is
+    assert np.array_equal(read_grey(path), before)
+    assert np.array_equal(read_grey(path, shrink_to=28), before)  # 60x40 is under twice 28: no draft
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_size_close_to_the_full_decode(tmp_path):
+    from minidl.data.image_folder import decode_image
+
+    rng = np.random.default_rng(0)
+    smooth = np.kron(rng.integers(0, 255, (12, 18)), np.ones((100, 100))).astype(np.uint8)  # 1800x1200 blocks
+    Image.fromarray(smooth).save(tmp_path / "big.jpg", quality=95)
+    assert read_grey(tmp_path / "big.jpg", shrink_to=28).shape == (150, 225)  # decoded at 1/8: still >= 28
+    full = np.array(Image.fromarray(read_grey(tmp_path / "big.jpg")).resize((28, 28), Image.LANCZOS))
+    assert np.abs(decode_image(tmp_path / "big.jpg", 28).astype(int) - full).mean() < 3
+
+
+def test_the_decoded_cache_key_names_the_upright_decoding(tmp_path):
+    root = tmp_path / "photos"
+    for label in ("a", "b"):
+        for i in range(3):
+            rotated_jpeg(root / label / f"{i}.jpg", orientation=6 if label == "a" else 1)
+    folder = load_image_folder(root, size=20, test_fraction=0.34)
+    images = torch.cat([folder.X_train, folder.X_test])
+    labels = torch.cat([folder.y_train, folder.y_test])
+    assert images[labels == 0][:, :5].float().mean() > 200  # class a: turned, the band along the top
+    assert images[labels == 1][:, :, :5].float().mean() > 200  # class b: as written, the band on the left
+    assert "upright" in image_folder.DECODER
+
+
+def test_folders_decode_on_every_core_as_on_one(tmp_path):
+    root = tiny_tree(tmp_path / "pets", n=6, size=40)
+    files = sorted(root.rglob("*.png"))
+    one = image_folder.decode_all(files, 16, 1, skip_bad=False, workers=1)
+    many = image_folder.decode_all(files, 16, 1, skip_bad=False, workers=4)
+    assert np.array_equal(one[0], many[0]) and one[1].all()
+
+
+def test_predict_on_a_folder_run_reads_its_own_flat_images(capsys, tmp_path):
+    root = tmp_path / "flat"
+    for label, level in (("dark", 40), ("light", 200)):  # uniform images: legitimate in a folder run
+        write_pngs(root, [np.full((12, 12), level)] * 6, [0] * 6, [label])
+        for i, path in enumerate(sorted((root / label).glob("*.png"))):
+            path.rename(root / label / f"{label}{i}.png")
+    out = tmp_path / "run"
+    assert run(capsys, "train", "softmax", "--images", str(root), "--image-size", "12", "--epochs", "3",
+               "--device", "cpu", "--out", str(out), "--quiet", "--no-plots")[0] == 0
+    code, stdout, _ = run(capsys, "predict", str(out), str(root / "light" / "light0.png"))
+    assert code == 0 and "holds no object" not in stdout and stdout.split(": ")[1].split()[0] in ("dark", "light")

@@ -230,7 +230,8 @@ def predict_files(run_or_checkpoint, inputs: list[str], *, invert: str = "auto",
         images = [load_image(p, invert=invert, raw=raw) for p in inputs]  # each (28, 28) uint8
     lines = [f"{path}: holds no object (no pixel stands out from the background); nothing to classify"
              for path in inputs]
-    shown = [i for i, image in enumerate(images) if has_object(image)]
+    # the Fashion-MNIST check that a photo shows an object; a folder run's own images may well be flat
+    shown = [i for i, image in enumerate(images) if run.config.images or has_object(image)]
     if shown:
         probs = predict(run, torch.stack([images[i] for i in shown]), probabilities=True)
         for i, p in zip(shown, probs):

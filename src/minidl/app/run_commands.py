@@ -18,7 +18,7 @@ def cmd_evaluate(args) -> int:
         print(f", test accuracy {report['acc']:.4f}")
         width = max(len(n) for n in report["per_class_acc"])
         for name, acc in report["per_class_acc"].items():
-            print(f"  {name:<{width}}  {acc:.3f}")
+            print(f"  {name:<{width}}  {'null (no test rows)' if acc is None else f'{acc:.3f}'}")
     else:
         from minidl.app.crossval import SCORES, format_scores
 

@@ -25,7 +25,9 @@ from minidl.sources.image_folder import ImageFolderOptions
 from minidl.sources.registry import check_sources
 from minidl.sources.synthetic import SyntheticOptions
 from minidl.sources.table import TableOptions
+from minidl.sources.table_defaults import defaults_for
 
+TABLE_MODELS = ("linreg", "softmax", "mlp")  # --csv without --batch-size / --epochs: sources.table_defaults'
 # The lessons' hyperparameters: what a learner gets without a single flag.
 LESSON_DEFAULTS = {
     "linreg": {"lr": 0.03, "batch_size": 10, "epochs": 3},
@@ -54,10 +56,14 @@ class TrainConfig(RunPart, SyntheticOptions, TableOptions, SplitPart, ImageFolde
         check_choice("model", self.model, MODELS)
         check_choice("toy", self.toy, tuple(TOYS))
         lesson = f"linreg {self.toy}" if self.model == "linreg" and self.toy != "line" else self.model
-        for name, value in {"init": INITS[0], **LESSON_DEFAULTS[lesson]}.items():  # init: normal but in high-dim
+        unset = self.batch_size is None or self.epochs is None  # a table's rows counted only when they are needed
+        table = defaults_for(self.model, self.csv) if self.csv and self.model in TABLE_MODELS and unset else {}
+        # init: normal but in high-dim; a table's batch size and epochs from its rows
+        for name, value in {"init": INITS[0], **LESSON_DEFAULTS[lesson], **table}.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
-        object.__setattr__(self, "dropout", tuple(self.dropout))
+        for name in ("dropout", "columns", "drop"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "hidden", tuple(self.hidden))
         self.check_model()
         self.check_optimization()

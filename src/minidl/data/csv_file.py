@@ -1,12 +1,13 @@
 """A CSV file's cells, read by a real CSV engine, with errors that name the file, row and column.
 
-pyarrow's multi-threaded reader reads the file when it is installed (it is one of minidl's
-requirements); a file it will not read (a short row, a stray quote, text that is not UTF-8) goes to
+A table of numbers is read block by block (minidl.data.csv_stream), any other by pyarrow's
+multi-threaded reader (one of minidl's requirements); a file it will not read (a short row, a stray quote, text that is not UTF-8) goes to
 pandas' C parser, which reads it the same way or names the row it cannot read. Both give the same
 cells (``tests/test_tables.py`` holds them equal on tricky tables). The header row names the
 columns; the delimiter (comma, semicolon or tab) is whichever the header holds most of. A column
-is numbers, or text when none of its cells is a number; a cell written ``NA``, ``N/A``, ``nan``
-or left empty is missing. Rows are named as a spreadsheet shows them (the
+is numbers (also as people write them: ``1,234``, ``12%``, ``$3.50``, ``yes``; minidl.data.number_formats),
+dates (year first; minidl.data.dates), or text when none of its cells is a number; a cell written
+``NA``, ``N/A``, ``nan`` or left empty is missing. Rows are named as a spreadsheet shows them (the
 header is row 1); working out those numbers costs a second, plain-Python pass over the file, made
 only when a message needs one or the table has missing cells (a short row reads as missing cells).
 
@@ -22,17 +23,18 @@ only when a message needs one or the table has missing cells (a short row reads 
 from __future__ import annotations
 
 import csv
-import os
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from minidl.data.csv_pandas import MISSING, read_by_pandas
+from minidl.data.csv_stream import read_numbers_by_arrow, scan
+from minidl.data.dates import read_dates
+from minidl.data.number_formats import read_formatted
 from minidl.errors import DatasetError, plural
 
-MISSING = ("", "NA", "N/A", "n/a", "na", "nan", "NaN", "NAN")  # cells that hold no value
 DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
 FLOAT32_MAX = 3.4028234663852886e38  # the models train in float32: a larger value would be inf
 
@@ -75,7 +77,8 @@ class Cells:
         return int(rows[k]), list(names)[j]
 
     def is_text(self, name: str) -> bool:
-        """Return whether column ``name`` holds text (none of its cells a number); DatasetError for a mix."""
+        """Return whether column ``name`` holds text (none of its cells a number, not dates); DatasetError
+        for a mix."""
         return self._kinds[name] == "text"
 
     def numbers(self, name: str) -> np.ndarray:
@@ -116,6 +119,10 @@ class Cells:
         return {}
 
     @cached_property
+    def _dates(self) -> dict:  # the date columns' days since 1970
+        return {}
+
+    @cached_property
     def _missing(self) -> dict:  # the columns' missing() found already
         return {}
 
@@ -130,12 +137,31 @@ class Cells:
         out = {}
         for name in self.names:
             column = self.columns[name]
+            if column.dtype == np.float64:  # the values themselves, never a copy: NaN already where missing
+                out[name] = column.to_numpy()
+                continue
             if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
                 out[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
-            else:
-                out[name] = pd.to_numeric(column.astype(str).str.strip().where(column.notna()),
-                                          errors="coerce").to_numpy(dtype=np.float64)
+                continue
+            out[name] = pd.to_numeric(column.astype(str).str.strip().where(column.notna()),
+                                      errors="coerce").to_numpy(dtype=np.float64)
+            if np.isnan(out[name][~self.missing(name)]).any() and (read := read_formatted(column)) is not None:
+                out[name], how = read  # 1,234 or 12% or yes/no: numbers as people write them
+                self.notes[name] = f"{self.path}: column {name!r} read as numbers ({how})"
         return out
+
+    @cached_property
+    def notes(self) -> dict:
+        """Return {column: one-line notice} for each column read as numbers or dates from how people write them."""
+        return {}
+
+    def dates(self, name: str) -> np.ndarray:
+        """Return date column ``name`` as days since 1970-01-01, float64 (n,), NaN where missing."""
+        return self._dates[name]
+
+    def is_date(self, name: str) -> bool:
+        """Return whether column ``name`` holds dates (every cell year-first: 2007-11-11)."""
+        return self._kinds[name] == "date"
 
     @cached_property
     def _kinds(self) -> dict:
@@ -147,7 +173,10 @@ class Cells:
             if (is_number == given).all():
                 kinds[name] = "number"
             elif not (is_number & given).any():
-                kinds[name] = "text"
+                days = read_dates(self.columns[name])
+                kinds[name] = "text" if days is None else "date"
+                if days is not None:
+                    self._dates[name] = days
             else:
                 i = int(np.flatnonzero(given & ~is_number)[0])
                 self._not_a_number(i, name, "the column's other cells are numbers (a column is text only when "
@@ -167,7 +196,9 @@ def read_csv(path, *, min_rows: int = 1) -> Cells:
     """Return the cells of the CSV file at ``path``: header-named columns, at least ``min_rows`` data rows."""
     path = Path(path)
     names, delimiter = _header(path)
-    columns = read_by_arrow(path, names, delimiter)
+    columns = read_numbers_by_arrow(path, names, delimiter, MISSING)  # a table of numbers: block by block
+    if columns is None:
+        columns = read_by_arrow(path, names, delimiter)
     if columns is None:
         columns = read_by_pandas(path, names, delimiter)
     cells = Cells(path, names, columns, delimiter)
@@ -194,7 +225,8 @@ def read_by_arrow(path: Path, names: tuple[str, ...], delimiter: str):
         from pyarrow import csv as arrow_csv
     except ImportError:
         return None
-    parse = arrow_csv.ParseOptions(delimiter=delimiter, newlines_in_values=_has_quotes(path))
+    quoted = scan(path)[1]  # only a quoted cell can hold a line break (pyarrow is slower when told one may)
+    parse = arrow_csv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted)
 
     def convert(**options):
         return arrow_csv.ConvertOptions(null_values=list(MISSING), strings_can_be_null=True,
@@ -218,39 +250,6 @@ def read_by_arrow(path: Path, names: tuple[str, ...], delimiter: str):
             column = column.cast(pa.float64())
         columns[name] = column.to_pandas()
     return columns
-
-
-def _has_quotes(path: Path) -> bool:
-    """Return whether the file holds a double quote: only a quoted cell can hold a line break, and
-    pyarrow cuts a file into blocks at every line break unless told that a cell may hold one (slower)."""
-    import mmap
-
-    with open(path, "rb") as f:
-        if not os.fstat(f.fileno()).st_size:
-            return False
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return data.find(b'"') >= 0
-
-
-def read_by_pandas(path: Path, names: tuple[str, ...], delimiter: str):
-    """Return the file's columns, {name: pandas.Series}, read by pandas' C parser; DatasetError naming a bad row."""
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(path, sep=delimiter, header=0, index_col=False, na_values=list(MISSING),
-                            keep_default_na=False, encoding="utf-8-sig", low_memory=False)
-    except UnicodeDecodeError:
-        raise DatasetError(f"{path} is not UTF-8 text; save it as CSV (UTF-8)") from None
-    except pd.errors.ParserError as e:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
-        if found:
-            _, line, saw = map(int, found.groups())
-            raise DatasetError(f"{path}: row {line} has {saw} values but the header names "
-                               f"{plural(len(names), 'column')}; give every row one value per column") from None
-        raise DatasetError(f"{path} is not valid CSV ({str(e).strip().splitlines()[-1]})") from None
-    except pd.errors.EmptyDataError:
-        frame = pd.DataFrame(columns=names)
-    return {name: frame.iloc[:, j] for j, name in enumerate(names)}
 
 
 def _header(path: Path) -> tuple[tuple[str, ...], str]:

@@ -19,6 +19,8 @@ modification time, the image size and the channel count.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from minidl.data.images import read_grey, read_rgb
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 SPLITS = ("train", "test")
+DECODER = "upright, draft"  # in the cache key: arrays decoded before EXIF orientation was applied are not reused
 _CACHED = ("images", "readable")  # (N, size, size) or (N, 3, size, size) uint8 in listing order; (N,) bool
 
 
@@ -65,9 +68,10 @@ class ImageFolder:
 def decode_image(path, size: int, channels: int = 1) -> np.ndarray:
     """Return an image file as a (size, size) uint8 array, or (3, size, size) with ``channels=3``.
 
-    The levels are read_grey's (read_rgb's in colour), resized only if the file is not size x size.
+    The levels are read_grey's (read_rgb's in colour: upright as EXIF says, a large JPEG decoded at a
+    reduced size), resized only if the file is not size x size.
     """
-    pixels = read_grey(path) if channels == 1 else read_rgb(path)  # (H, W) or (H, W, 3)
+    pixels = read_grey(path, size) if channels == 1 else read_rgb(path, size)  # (H, W) or (H, W, 3), upright
     if pixels.shape[:2] != (size, size):
         from PIL import Image
 
@@ -146,7 +150,7 @@ def _is_image(path: Path, under: Path) -> bool:
 def _decode(root: Path, files: list[Path], size: int, channels: int,
             skip_bad: bool) -> tuple[np.ndarray, np.ndarray]:
     """Return (images (N, size, size) or (N, 3, size, size) uint8, readable (N,) bool), cached where it can."""
-    folder = decoded_folder(files, "image-folder", f"size {size}", f"channels {channels}")
+    folder = decoded_folder(files, "image-folder", f"size {size}", f"channels {channels}", DECODER)
     shape = (len(files), size, size) if channels == 1 else (len(files), channels, size, size)
 
     def check(arrays):
@@ -159,16 +163,30 @@ def _decode(root: Path, files: list[Path], size: int, channels: int,
         if not skip_bad and not readable.all():  # decoded before with --skip-bad-images
             _decode_one(files[int(np.flatnonzero(~readable)[0])], size, channels, skip_bad)  # raises, naming it
         return images, readable
-    images = np.zeros(shape, dtype=np.uint8)
-    readable = np.ones(len(files), dtype=bool)
-    for i, path in enumerate(files):
-        image = _decode_one(path, size, channels, skip_bad)
-        if image is None:
-            readable[i] = False
-        else:
-            images[i] = image
+    images, readable = decode_all(files, size, channels, skip_bad)
     write_arrays(folder, _CACHED, (images, readable), f"images of {root}")
     return images, readable
+
+
+def decode_all(files: list[Path], size: int, channels: int, skip_bad: bool,
+               workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Return (images, readable) of ``files``, decoded on ``workers`` threads (default: every core this process
+    may use; PIL decodes and resizes without holding Python's lock); the first unreadable file in order is named."""
+    shape = (len(files), size, size) if channels == 1 else (len(files), channels, size, size)
+    images = np.zeros(shape, dtype=np.uint8)
+    readable = np.ones(len(files), dtype=bool)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers or _cores(), len(files)))) as pool:
+        for i, image in enumerate(pool.map(lambda path: _decode_one(path, size, channels, skip_bad), files)):
+            if image is None:
+                readable[i] = False
+            else:
+                images[i] = image
+    return images, readable
+
+
+def _cores() -> int:
+    """Return the number of cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _decode_one(path: Path, size: int, channels: int, skip_bad: bool) -> np.ndarray | None:

@@ -24,6 +24,7 @@ IMAGE_SIZE = 28
 MAX_PIXELS = 50_000_000  # a 48-megapixel photo fits; larger files are refused before they are decoded
 OBJECT_LEVEL = 32  # grey levels (of 255) by which an object's pixels stand out from the background
 INVERT_CHOICES = ("auto", "yes", "no")
+ORIENTATION = 0x0112  # the EXIF tag saying how a camera held the photo: 1 upright, 6 turned a quarter, ...
 
 
 def load_image(path, *, invert: str = "auto", raw: bool = False) -> torch.Tensor:
@@ -58,25 +59,29 @@ def has_object(image: torch.Tensor) -> bool:
     return int(image.max()) - int(image.min()) >= OBJECT_LEVEL
 
 
-def read_grey(path) -> np.ndarray:
-    """Return an image file's grey levels as a (height, width) uint8 array, alpha filled in.
+def read_grey(path, shrink_to: int | None = None) -> np.ndarray:
+    """Return an image file's grey levels as a (height, width) uint8 array, upright, alpha filled in.
 
-    Files over MAX_PIXELS pixels are refused from their header, before anything is decoded.
+    Files over MAX_PIXELS pixels are refused from their header, before anything is decoded. A photo
+    is turned as its EXIF Orientation says (as viewers show it). ``shrink_to``: a JPEG at least twice
+    that size each way may be decoded at 1/2, 1/4 or 1/8 of its size (PIL's draft mode), never below
+    ``shrink_to`` pixels each way: the caller resizes it to that square anyway.
     """
-    return _read(path, _grey)
+    return _read(path, _grey, shrink_to)
 
 
-def read_rgb(path) -> np.ndarray:
+def read_rgb(path, shrink_to: int | None = None) -> np.ndarray:
     """Return an image file as a (height, width, 3) uint8 RGB array, alpha filled in as read_grey's.
 
     Grey and palette files become RGB (a grey file's three channels equal read_grey's levels);
     16-bit grey is scaled by bit depth as read_grey's. A 16-bit RGB file comes as PIL decodes it:
-    the top 8 bits of each channel (within one level of read_grey's rounding).
+    the top 8 bits of each channel (within one level of read_grey's rounding). ``shrink_to`` and the
+    EXIF orientation as read_grey's.
     """
-    return _read(path, _rgb)
+    return _read(path, _rgb, shrink_to)
 
 
-def _read(path, decode) -> np.ndarray:
+def _read(path, decode, shrink_to: int | None = None) -> np.ndarray:
     """Return ``decode(image)`` of the opened file; DatasetError for a missing, unreadable or too large file."""
     from PIL import Image, UnidentifiedImageError
 
@@ -87,7 +92,9 @@ def _read(path, decode) -> np.ndarray:
             with Image.open(f) as im:
                 size = im.size
                 if size[0] * size[1] <= MAX_PIXELS:
-                    return decode(im)
+                    if shrink_to and im.format == "JPEG" and min(size) >= 2 * shrink_to:
+                        im.draft(None, (shrink_to, shrink_to))  # decoded at 1/s of its size, still >= shrink_to
+                    return decode(upright(im))
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such image file") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
@@ -96,6 +103,15 @@ def _read(path, decode) -> np.ndarray:
         raise DatasetError(f"{path}: cannot read it as an image (PNG or JPEG expected): {e}") from None
     pixels = f"{size[0]}x{size[1]} pixels" if size else "a larger image"
     raise DatasetError(f"{path}: {pixels}, more than the {MAX_PIXELS:,} pixels minidl reads; shrink it first")
+
+
+def upright(im):
+    """Return the PIL image turned as its EXIF Orientation tag says (2 to 8), or ``im`` itself when it has none."""
+    from PIL import ImageOps
+
+    if im.getexif().get(ORIENTATION, 1) in (None, 1):
+        return im
+    return ImageOps.exif_transpose(im)
 
 
 def _grey(im) -> np.ndarray:

@@ -38,6 +38,10 @@ class Classifier(ClassifierMixin, Estimator):
             multilabel = type_of_target(y) == "multilabel-indicator"  # there classes are the column numbers
             self._label_binarizer = LabelBinarizer().fit(y if classes is None or multilabel else classes)
             self.classes_ = self._label_binarizer.classes_
+            if len(self.classes_) < 2 and not multilabel:  # one class would train to "accuracy 1, loss 0"
+                del self.classes_
+                raise ValueError(f"y holds one class only ({np.unique(y)[0]!r}); a classifier needs samples of at "
+                                 "least 2 classes")
         self._check_known(y, incremental)
         Y = self._label_binarizer.transform(y).astype(np.float64)
         if self._output(Y.shape[1]) == "softmax" and Y.shape[1] == 1 and len(self.classes_) == 2:

@@ -34,6 +34,10 @@ class TableOptions:
     fold: int | None = option(None, "with --folds K: train this one fold, 1 to K (its rows held out)", metavar="I")
     metric: str | None = option(None, f"with --csv, regressing: {' or '.join(METRICS)} (log-rmse fits the log of "
                                 "a positive target, as for prices; default rmse)")
+    columns: tuple[str, ...] = option((), "with --csv: use only these columns as inputs", metavar="NAME")
+    drop: tuple[str, ...] = option((), "with --csv: leave these columns out of the inputs", metavar="NAME")
+    keep_ids: bool = option(False, "with --csv: keep a text column of identifiers (nearly every value distinct), "
+                            "which is left out by default")
 
 
 class Table(Source):
@@ -83,12 +87,23 @@ class Table(Source):
 
     def load(self, config, training, device) -> RunData:
         """Return the table encoded, its test rows held out (a share, a fold or a file)."""
+        from minidl.data.notices import held
+
+        with held():  # the table's notices, said once it is read: never beside an error line
+            return self._load(config, training, device)
+
+    def _load(self, config, training, device) -> RunData:
         from minidl.data.loader import Loader
+        from minidl.data.notices import say
         from minidl.data.tables import load_table
+        from minidl.sources.table_defaults import chosen_line
 
         path = Path(config.csv).resolve()
+        if line := chosen_line(config.model, str(path), config.batch_size, config.epochs):
+            say(line)
         table = load_table(path, config.target, classify=config.task == "classify",
-                           fill_missing=config.fill_missing, log_target=config.metric == "log-rmse")
+                           fill_missing=config.fill_missing, log_target=config.metric == "log-rmse",
+                           columns=config.columns, drop=config.drop, keep_ids=config.keep_ids)
         if config.test_csv:
             train, test = table, table.rows_of(config.test_csv)
         elif config.folds:  # one fold of K; cross_validate trains them all
@@ -108,7 +123,7 @@ class Table(Source):
             train=training(train.X, y_train), test=Loader(test.X, y_test, EVAL_BATCH, device=device),
             num_inputs=train.X.shape[1], num_outputs=len(train.classes) or 1, classifies=bool(train.classes),
             source=f"{path}: {len(train.y)} training rows, tested on {held_out}", origin=self,
-            class_names=train.classes, table=train.facts(), recorded=recorded,
+            class_names=train.classes, table=train.facts(), recorded=recorded, notes=train.counts(),
         )
 
     def owns(self, recorded: dict) -> bool:

@@ -35,14 +35,15 @@ def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: in
     return torch.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
-def per_class_accuracy(confusion: torch.Tensor) -> list[float]:
-    """Return each class's accuracy from a (true, predicted) confusion matrix.
+def per_class_accuracy(confusion: torch.Tensor) -> list[float | None]:
+    """Return each class's accuracy from a (true, predicted) confusion matrix; None for a class with no rows.
 
-    >>> per_class_accuracy(torch.tensor([[3, 1], [0, 2]]))
-    [0.75, 1.0]
+    >>> per_class_accuracy(torch.tensor([[3, 1, 0], [0, 2, 0], [0, 0, 0]]))   # no test row of the third class
+    [0.75, 1.0, None]
     """
-    totals = confusion.sum(dim=1).clamp(min=1)
-    return (confusion.diagonal() / totals).tolist()
+    totals = confusion.sum(dim=1)
+    accuracy = (confusion.diagonal() / totals.clamp(min=1)).tolist()
+    return [acc if n else None for acc, n in zip(accuracy, totals.tolist())]
 
 
 class Totals:

@@ -121,19 +121,28 @@ def plot_grad_norms(rows, path, *, title=None) -> Path:
     return save_figure(fig, path)
 
 
+def confusion_labels(counts, class_names) -> list[str]:
+    """Return each true class's label for a confusion figure: its name and accuracy, or "no test rows".
+
+    >>> confusion_labels(np.array([[3, 1], [0, 0]]), ["cat", "rare"])
+    ['cat (75%)', 'rare (no test rows)']
+    """
+    totals = counts.sum(axis=1)
+    return [f"{name} ({counts[i, i] / n:.0%})" if n else f"{name} (no test rows)"
+            for i, (name, n) in enumerate(zip(class_names, totals))]
+
+
 def plot_confusion(confusion, class_names, path, *, title=None) -> Path:
     """Return the path of a PNG of the confusion matrix (rows true, columns predicted) with counts.
 
     confusion: (k, k) counts, as from :func:`minidl.training.evaluate.confusion_matrix`; class_names: k
-    names. The y tick labels carry each class's accuracy (recall), e.g. "Shirt (62%)", or "(-)"
-    for a class without examples.
+    names. The y tick labels carry each class's accuracy (recall), e.g. "Shirt (62%)", or
+    "(no test rows)" for a class without examples.
     """
     counts = _numpy(confusion).astype(np.int64)  # (k, k)
     k = len(class_names)
     if counts.shape != (k, k):
         raise ValueError(f"confusion must be ({k}, {k}) for {k} class names, got {counts.shape}")
-    rows_total = counts.sum(axis=1)  # (k,) examples of each true class
-    per_class = counts.diagonal() / np.maximum(rows_total, 1)  # (k,) recall
     total = counts.sum()
     fig = Figure(figsize=(0.62 * k + 3.4, 0.55 * k + 2.0), dpi=DPI, layout="constrained")
     ax = fig.subplots()
@@ -146,8 +155,7 @@ def plot_confusion(confusion, class_names, path, *, title=None) -> Path:
         ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=9,
                 color="white" if dark else "black")
     ax.set_xticks(range(k), class_names, rotation=45, ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(k), [f"{name} ({acc:.0%})" if n else f"{name} (-)"
-                             for name, acc, n in zip(class_names, per_class, rows_total)])
+    ax.set_yticks(range(k), confusion_labels(counts, class_names))
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label (per-class accuracy)")
     accuracy = counts.trace() / max(total, 1)
