@@ -57,7 +57,8 @@ APPLIES_TO = {"shift": ("softmax", "mlp"), "label_smoothing": ("softmax", "mlp")
               "num_examples": ("linreg",), "toy": ("linreg",), "degree": ("polyreg",),
               "data_dir": ("softmax", "mlp"), "dataset": ("softmax", "mlp"), "images": ("softmax", "mlp"),
               "image_size": ("softmax", "mlp"), "test_fraction": ("linreg", "softmax", "mlp"),
-              "skip_bad_images": ("softmax", "mlp"), "channels": ("softmax", "mlp")}
+              "skip_bad_images": ("softmax", "mlp"), "channels": ("softmax", "mlp"),
+              "tta_flip": ("softmax", "mlp"), "standardize": ("softmax", "mlp")}
 IMAGES_ONLY = ("image_size", "channels", "test_fraction", "skip_bad_images")  # the fields only --images reads
 CSV_ONLY = ("task", "fill_missing", "test_csv", "folds", "fold", "metric")  # the fields only --csv reads
 
@@ -174,6 +175,10 @@ class TrainConfig:
     shift: int = option(0, "augmentation: move each training image by a random offset of up to PX pixels "
                         "each way, anew every epoch (zeros fill in; never the validation or test images)",
                         metavar="PX")
+    standardize: bool = option(False, "standardise each input pixel by its mean and spread over the training "
+                               "examples, (x - mean) / (std + 0.1); validation, test and predictions get the same")
+    tta_flip: bool = option(False, "test-time augmentation: score each validation and test image and its mirror "
+                            "image, averaging the two log-probabilities (training is unchanged)")
     seed: int = option(0, f"seed for initialisation and shuffling (0 to {MAX_SEED})")
     device: str = option("auto", f"{', '.join(DEVICES)} (auto: cuda, then mps, then cpu)")
     data_dir: str | None = option(None, DATA_DIR_HELP)
@@ -376,6 +381,8 @@ class TrainConfig:
         decay += f" warmup {self.warmup}" if self.warmup else ""
         decay += f", shift {self.shift} px" if self.shift else ""
         decay += f", label smoothing {self.label_smoothing:g}" if self.label_smoothing else ""
+        decay += ", flip at test" if self.tta_flip else ""
+        decay += ", standardized" if self.standardize else ""
         decay += f", val {self.val_fraction:g}" if self.val_fraction else ""
         decay += f", patience {self.patience}" if self.patience is not None else ""
         return f"{arch}, {self.optimizer} lr {self.lr:g}{decay}, batch {self.batch_size}, {epochs}, seed {self.seed}"

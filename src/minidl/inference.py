@@ -25,8 +25,10 @@ from . import checkpoint as ckpt
 from .config import REGRESSORS, TrainConfig
 from .data.arrays import as_tensor, check_arrays
 from .data.loader import Loader
+from .data.standardize import as_trained
 from .errors import ConfigError, DatasetError
 from .evaluate import class_report, evaluate
+from .flip import scorer_for
 from .images import has_object, load_image
 from .models import build_loss, load_weights, model_for
 
@@ -85,6 +87,7 @@ def predict(run, X, *, probabilities: bool = False) -> torch.Tensor:
     run = as_run(run)
     X = as_tensor(X)
     X = X.to(torch.float32).div_(255) if X.dtype == torch.uint8 else X.to(torch.float32)
+    X = as_trained(X, run.facts.get("pixels"))  # --standardize: the training set's per-pixel statistics
     table = run.facts.get("table") or {}
     if table:
         from .data.tables import Standardizer
@@ -146,11 +149,14 @@ def evaluate_run(run, X=None, y=None, *, best: bool = False, data_dir: str | Non
         if a.classifies != run.classifies:
             raise DatasetError(f"this run {'classifies' if run.classifies else 'regresses'}: y must hold "
                                f"{'integer class labels' if run.classifies else 'real values'}, not {y.dtype}")
-        test = evaluate(model, Loader(a.X, a.y, EVAL_BATCH, device=_device(model)), loss_fn, a.classifies)
+        loader = Loader(a.X, a.y, EVAL_BATCH, device=_device(model))
+        loader.X = as_trained(loader.X, recorded.get("pixels"))  # --standardize: the training set's statistics
+        test = evaluate(scorer_for(model, config.tta_flip), loader, loss_fn, a.classifies)
         class_names = a.class_names
     else:
         data = run_data(config, recorded, where, data_dir=data_dir, csv=csv)
-        test, class_names = evaluate(model, data.test, loss_fn, data.classifies), data.class_names
+        test = evaluate(scorer_for(model, config.tta_flip), data.test, loss_fn, data.classifies)
+        class_names = data.class_names
         if not data.classifies and data.csv_path:  # a table's regression: R^2 and RMSE, as training reported
             from .run_data import regression_scores
 

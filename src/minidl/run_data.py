@@ -22,6 +22,7 @@ from .data.arrays import check_arrays
 from .data.idx_sets import DATASETS, read_set
 from .data.loader import Loader
 from .data.synthetic import POLY_SIZES, TOYS, polynomial_data, polynomial_truth, synthetic_data
+from .data.standardize import with_standardized
 from .data.tables import load_table
 from .errors import ConfigError, DatasetError
 
@@ -52,6 +53,7 @@ class RunData:
     test_csv_sha256: str | None = None  # --test-csv: that table's SHA-256
     in_memory: bool = False  # arrays given to fit(config, data=...), which no run folder can read again
     truth: dict = field(default_factory=dict)  # synthetic data: true_w, true_b (polyreg: true_coefficients too)
+    pixels: dict = field(default_factory=dict)  # --standardize: each input's training mean and std (data.standardize)
 
     def facts(self) -> dict:
         """Return what a checkpoint needs to rebuild the model, read new inputs and find its data again."""
@@ -68,6 +70,8 @@ class RunData:
             facts.update(test_csv_sha256=self.test_csv_sha256)
         if self.in_memory:  # an MLP may classify or regress: the loss to rebuild depends on it
             facts.update(in_memory=True, classifies=self.classifies)
+        if self.pixels:  # predictions standardise new images with them
+            facts.update(pixels=self.pixels)
         return facts
 
     def describe_linreg(self, model) -> dict:
@@ -155,6 +159,7 @@ def carve_validation(data: RunData, fraction: float, seed: int) -> RunData:
     return data
 
 
+@with_standardized  # after the validation carving: the statistics are the training examples' alone
 @with_validation
 def load_run_data(config: TrainConfig, device, arrays=None, class_names=None, *, rank: int = 0,
                   world_size: int = 1, batch_size: int | None = None) -> RunData:

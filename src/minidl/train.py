@@ -14,6 +14,7 @@ from .checks import check_fits_in_memory, plural, size
 from .config import REGRESSORS, TrainConfig, resume_changes
 from .errors import CheckpointError, ConfigError, MinidlError
 from .evaluate import Totals, class_report, evaluate
+from .flip import scorer_for
 from .memory import keep_freed_memory
 from .models import architecture, build_loss, build_optimizer, load_weights, model_for
 from .run_data import RunData, check_same_data, labels_fingerprint, load_run_data
@@ -164,8 +165,9 @@ def _train(config, model, net, loss_fn, optimizer, data: RunData, rows, writer, 
         train_seconds = time.perf_counter() - start
 
         # --- evaluate on the validation set (it chooses the best epoch) and the test set (for the record) ---
-        val = evaluate(model, data.val, loss_fn, data.classifies) if data.val is not None else None
-        test = evaluate(model, data.test, loss_fn, data.classifies) if data.test is not None else None
+        scorer = scorer_for(model, config.tta_flip)  # the model, or its mean over each image and its mirror
+        val = evaluate(scorer, data.val, loss_fn, data.classifies) if data.val is not None else None
+        test = evaluate(scorer, data.test, loss_fn, data.classifies) if data.test is not None else None
         row = {"epoch": epoch, "lr": lr, **totals.means("train", world.sum), **(val.means("val") if val else {}),
                **(test.means("test") if test else {}), "seconds": train_seconds,
                **(norms.means() if norms is not None else {})}
@@ -184,7 +186,7 @@ def _train(config, model, net, loss_fn, optimizer, data: RunData, rows, writer, 
         if writer:
             writer.save_checkpoint(_state(config, model, optimizer, data, rows, best_model), best=False)
     if (test is None or stopped) and data.test is not None:  # resumed with no epoch to train, or restored
-        test = evaluate(model, data.test, loss_fn, data.classifies)
+        test = evaluate(scorer_for(model, config.tta_flip), data.test, loss_fn, data.classifies)
     summary, predictions = summarize(config, rows, model, data, test)
     if writer:
         try:
