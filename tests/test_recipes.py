@@ -3,10 +3,14 @@ import pytest
 import torch
 
 from minidl.config import TrainConfig, cli_flag
+from minidl.data import load_fashion_mnist
+from minidl.data.standardize import EPS
 from minidl.errors import ConfigError
 from minidl.flip import FlipAveraged, mirrored
+from minidl.inference import evaluate_run, predict
 from minidl.models import build_model
 from minidl.recipes import ABOUT, RECIPES, describe, expand
+from minidl.run_data import load_run_data
 from minidl.train import fit
 
 
@@ -51,3 +55,36 @@ def test_flip_averaged_is_the_mean_log_probability_of_both_views(impl):
         expected = (torch.log_softmax(model(X), 1) + torch.log_softmax(model(X.flip(-1)), 1)) / 2
         torch.testing.assert_close(scorer(X), expected)
     assert not model.training and scorer.train().training and model.training
+
+
+# --- per-pixel standardisation ----------------------------------------------------------------
+
+def tiny(tiny_fashion, **kw):
+    return TrainConfig(**{**dict(model="mlp", hidden=(32,), epochs=2, lr=0.1, batch_size=64, device="cpu",
+                                 data_dir=str(tiny_fashion), plots=False), **kw})
+
+
+def test_standardize_uses_the_training_examples_statistics_for_every_split(tiny_fashion):
+    raw = load_run_data(tiny(tiny_fashion, val_fraction=0.2), "cpu")
+    data = load_run_data(tiny(tiny_fashion, val_fraction=0.2, standardize=True), "cpu")
+    mean, std = raw.train.X.mean(0), raw.train.X.std(0, correction=0) + EPS  # the training split alone
+    for split in ("train", "val", "test"):
+        torch.testing.assert_close(getattr(data, split).X, (getattr(raw, split).X - mean) / std)
+    assert data.facts()["pixels"]["mean"][:3] == pytest.approx(mean.flatten()[:3].tolist())
+    assert "pixels" not in raw.facts()
+
+
+def test_a_standardized_run_predicts_and_evaluates_raw_images_as_it_was_scored(tiny_fashion, tmp_path):
+    history = fit(tiny(tiny_fashion, standardize=True, out=str(tmp_path / "run")), progress=False)
+    _, _, X_test, y_test = load_fashion_mnist(tiny_fashion)  # uint8, as a user has them
+    for run in (history, tmp_path / "run"):
+        assert (predict(run, X_test) == y_test).float().mean().item() == pytest.approx(history.final["test_acc"])
+        assert evaluate_run(run, X_test, y_test)["acc"] == pytest.approx(history.final["test_acc"])
+
+
+def test_tta_flip_scores_the_runs_test_set_with_both_views(tiny_fashion):
+    history = fit(tiny(tiny_fashion, tta_flip=True), progress=False)
+    data = load_run_data(tiny(tiny_fashion), "cpu")
+    with torch.no_grad():
+        scores = FlipAveraged(history.model.eval())(data.test.X)
+    assert (scores.argmax(1) == data.test.y).float().mean().item() == pytest.approx(history.final["test_acc"])

@@ -264,6 +264,9 @@ class TrainConfig:
                 if getattr(self, name) != defaults[name]:
                     raise ConfigError(f"{cli_flag(name)} applies to a CSV table; add --csv FILE --target COLUMN")
             return
+        for name in ("standardize", "tta_flip"):  # a table's rows are not images; its numbers are standardised already
+            if getattr(self, name):
+                raise ConfigError(f"{cli_flag(name)} applies to images; leave it out for --csv {self.csv}")
         if self.model in ("softmax", "mlp") and (self.images is not None or self.data_dir is not None
                                                  or self.dataset != DATASETS[0]):  # linreg: _check_applies says
             given = "--images" if self.images is not None else "--data-dir" if self.data_dir else "--dataset"

@@ -25,7 +25,6 @@ import torch
 
 from minidl.data.loader import Loader
 from minidl.data.tables import Standardizer
-from minidl.errors import ConfigError
 
 EPS = 0.1  # added to each pixel's std, in the units of pixels scaled to [0, 1]
 
@@ -64,9 +63,6 @@ def with_standardized(load):
         data = load(config, *args, **kwargs)
         if not getattr(config, "standardize", False):
             return data
-        if data.table:
-            raise ConfigError("--standardize scales images; a CSV table's number columns are standardised "
-                              "already: leave it out")
         standardizer = fit_pixels(data.train.X)
         for split in (data.train, data.val, data.test):
             _standardized_loader(split, standardizer)
