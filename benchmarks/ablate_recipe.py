@@ -1,6 +1,6 @@
 """Each idea of a recipe turned off (or one more turned on), one at a time: its test accuracy per seed and its cost.
 
-    python benchmarks/ablate_recipe.py [--recipe fashion-mlp] [--seeds 0 1 2]
+    python benchmarks/ablate_recipe.py [--recipe fashion-mlp] [--seeds 0 1 2] [--variants 0 1 ...]
 
 Trains the lesson's MLP (5 epochs) once per seed, then the recipe and each variant of it, on the
 real Fashion-MNIST (MINIDL_DATA_DIR), all in this process. A variant puts one of the recipe's
@@ -62,12 +62,17 @@ def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", default="fashion-mlp", choices=sorted(VARIANTS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--variants", type=int, nargs="+", metavar="I",
+                        help="only these rows: 0 the whole recipe, 1, 2, ... its variants in order (default: all), "
+                             "to share the rows among processes")
     args = parser.parse_args(argv)
     base = RECIPES[args.recipe]
     lessons = {seed: lesson(seed) for seed in args.seeds}
     rows = [{"idea": "the lesson", "flags": "every flag at its default",
              "runs": list(lessons.values()), "ratios": [1.0] * len(args.seeds)}]
-    for idea, changes in [(f"{args.recipe}, whole", {}), *VARIANTS[args.recipe]]:
+    variants = [(f"{args.recipe}, whole", {}), *VARIANTS[args.recipe]]
+    for i in args.variants if args.variants is not None else range(len(variants)):
+        idea, changes = variants[i]
         runs = [one(TrainConfig(model="mlp", seed=seed, plots=False, **{**base, **changes})) for seed in args.seeds]
         ratios = [run["seconds"] / lessons[run["seed"]]["seconds"] for run in runs]
         rows.append({"idea": idea, "flags": flags(changes) or "as the recipe", "runs": runs, "ratios": ratios})
@@ -76,7 +81,8 @@ def main(argv=None) -> list[dict]:
           "training time (x lesson) |\n|---|---|---|---|---|")
     for row in rows:
         print(table_line(row))
-    write_json(f"ablation-{args.recipe}", {"machine": machine(), "recipe": args.recipe, "rows": rows})
+    part = "" if args.variants is None else "-" + "-".join(map(str, args.variants))
+    write_json(f"ablation-{args.recipe}{part}", {"machine": machine(), "recipe": args.recipe, "rows": rows})
     return rows
 
 
