@@ -31,14 +31,14 @@ EPS = 0.1  # added to each pixel's std, in the units of pixels scaled to [0, 1]
 
 def fit_pixels(X: torch.Tensor, eps: float = EPS) -> Standardizer:
     """Return each input's training mean and std + ``eps`` over the examples of X (n, ...)."""
-    flat = X.reshape(len(X), -1).double()
-    return Standardizer(tuple(flat.mean(0).tolist()), tuple((flat.std(0, correction=0) + eps).tolist()))
+    std, mean = torch.std_mean(X.reshape(len(X), -1).to(torch.float32), dim=0, correction=0)  # (d,) each
+    return Standardizer(tuple(mean.tolist()), tuple((std + eps).tolist()))
 
 
 def standardized(X: torch.Tensor, standardizer: Standardizer) -> torch.Tensor:
     """Return (X - mean) / std for X (n, ...) in float32, shaped as X (images stay images)."""
-    flat = X.reshape(len(X), -1).to(torch.float32)
-    return standardizer.transform(flat).reshape(X.shape)
+    mean, std = (torch.tensor(v, dtype=torch.float32, device=X.device) for v in (standardizer.mean, standardizer.std))
+    return (X.reshape(len(X), -1).to(torch.float32) - mean).div_(std).reshape(X.shape)
 
 
 def as_trained(X: torch.Tensor, pixels: dict | None) -> torch.Tensor:
