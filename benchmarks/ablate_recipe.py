@@ -36,7 +36,7 @@ VARIANTS = {
     ],
     "fashion-fast": [
         ("no per-pixel standardisation", {"standardize": False}),
-        ("no label smoothing", {"label_smoothing": 0.0}),
+        ("+ label smoothing 0.1", {"label_smoothing": 0.1}),
         ("constant lr instead of cosine", {"schedule": "constant"}),
         ("no momentum (plain SGD, lr 0.5)", {"momentum": 0.0, "nesterov": False, "lr": 0.5}),
         ("the lesson's N(0, 0.01) init instead of kaiming", {"init": "normal"}),
