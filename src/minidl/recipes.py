@@ -30,8 +30,8 @@ RECIPES = {
     # larger batches, three epochs of Nesterov momentum along a cosine; every training image is
     # trained on and the last epoch counts
     "fashion-fast": {
-        "standardize": True, "hidden": (64,), "init": "kaiming", "batch_size": 512, "lr": 0.1, "momentum": 0.9,
-        "nesterov": True, "schedule": "cosine", "epochs": 3,
+        "standardize": True, "hidden": (64,), "batch_size": 512, "lr": 0.1, "momentum": 0.9, "nesterov": True,
+        "schedule": "cosine", "epochs": 3,
     },
 }
 ABOUT = {
