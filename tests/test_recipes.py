@@ -88,3 +88,13 @@ def test_tta_flip_scores_the_runs_test_set_with_both_views(tiny_fashion):
     with torch.no_grad():
         scores = FlipAveraged(history.model.eval())(data.test.X)
     assert (scores.argmax(1) == data.test.y).float().mean().item() == pytest.approx(history.final["test_acc"])
+
+
+def test_a_standardized_run_resumes_exactly(tiny_fashion, tmp_path):
+    straight = fit(tiny(tiny_fashion, epochs=3, standardize=True, val_fraction=0.2, out=str(tmp_path / "a")),
+                   progress=False)
+    fit(tiny(tiny_fashion, epochs=1, standardize=True, val_fraction=0.2, out=str(tmp_path / "b")), progress=False)
+    resumed = fit(tiny(tiny_fashion, epochs=3, standardize=True, val_fraction=0.2, out=str(tmp_path / "b")),
+                  resume=tmp_path / "b", progress=False)
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in resumed.rows] == \
+        [{k: v for k, v in r.items() if k != "seconds"} for r in straight.rows]
