@@ -36,6 +36,7 @@ CHANNELS = (1, 3)  # --channels: grey, or colour (red, green, blue)
 TEST_FRACTION = 0.2  # the share held out where the data has no test split of its own
 TASKS = ("classify", "regress")  # what a CSV run does with its target
 TASK_ALIASES = {"classification": "classify", "regression": "regress"}
+STANDARDIZE_EPS = 0.1  # --standardize: added to each pixel's std, in pixels scaled to [0, 1] (minidl.data.standardize)
 METRICS = ("rmse", "log-rmse")  # a CSV regression's score; log-rmse fits the log of a positive target (prices)
 
 DATA_DIR_HELP = ("the --dataset's folder (default: $MINIDL_DATA_DIR for fashion-mnist, else the user cache's "
@@ -176,7 +177,8 @@ class TrainConfig:
                         "each way, anew every epoch (zeros fill in; never the validation or test images)",
                         metavar="PX")
     standardize: bool = option(False, "standardise each input pixel by its mean and spread over the training "
-                               "examples, (x - mean) / (std + 0.1); validation, test and predictions get the same")
+                               f"examples, (x - mean) / (std + {STANDARDIZE_EPS:g}); validation, test and predictions get "
+                               "the same")
     tta_flip: bool = option(False, "test-time augmentation: score each validation and test image and its mirror "
                             "image, averaging the two log-probabilities (training is unchanged)")
     seed: int = option(0, f"seed for initialisation and shuffling (0 to {MAX_SEED})")

@@ -23,10 +23,9 @@ import functools
 
 import torch
 
+from minidl.config import STANDARDIZE_EPS as EPS  # added to each pixel's std, in pixels scaled to [0, 1]
 from minidl.data.loader import Loader
 from minidl.data.tables import Standardizer
-
-EPS = 0.1  # added to each pixel's std, in the units of pixels scaled to [0, 1]
 
 
 def fit_pixels(X: torch.Tensor, eps: float = EPS) -> Standardizer:
