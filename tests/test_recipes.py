@@ -41,7 +41,8 @@ def test_mirrored_flips_each_row_of_pixels_and_refuses_flat_inputs():
     X = torch.arange(8.0).reshape(2, 2, 2)
     assert mirrored(X)[0].tolist() == [[1.0, 0.0], [3.0, 2.0]]
     colour = torch.rand(2, 3, 4, 4)  # (B, C, side, side): each channel flipped alike, none swapped
-    assert torch.equal(mirrored(colour)[:, 1, :, 0], colour[:, 1, :, 3]) and torch.equal(mirrored(mirrored(colour)), colour)
+    assert torch.equal(mirrored(colour)[:, 1, :, 0], colour[:, 1, :, 3])
+    assert torch.equal(mirrored(mirrored(colour)), colour)
     with pytest.raises(ConfigError, match="square images"):
         mirrored(torch.rand(2, 784))
 
@@ -60,8 +61,9 @@ def test_flip_averaged_is_the_mean_log_probability_of_both_views(impl):
 # --- per-pixel standardisation ----------------------------------------------------------------
 
 def tiny(tiny_fashion, **kw):
-    return TrainConfig(**{**dict(model="mlp", hidden=(32,), epochs=2, lr=0.1, batch_size=64, device="cpu",
-                                 data_dir=str(tiny_fashion), plots=False), **kw})
+    base = {"model": "mlp", "hidden": (32,), "epochs": 2, "lr": 0.1, "batch_size": 64, "device": "cpu",
+            "data_dir": str(tiny_fashion), "plots": False}
+    return TrainConfig(**{**base, **kw})
 
 
 def test_standardize_uses_the_training_examples_statistics_for_every_split(tiny_fashion):

@@ -177,8 +177,8 @@ class TrainConfig:
                         "each way, anew every epoch (zeros fill in; never the validation or test images)",
                         metavar="PX")
     standardize: bool = option(False, "standardise each input pixel by its mean and spread over the training "
-                               f"examples, (x - mean) / (std + {STANDARDIZE_EPS:g}); validation, test and predictions get "
-                               "the same")
+                               f"examples, (x - mean) / (std + {STANDARDIZE_EPS:g}); validation, test and "
+                               "predictions get the same")
     tta_flip: bool = option(False, "test-time augmentation: score each validation and test image and its mirror "
                             "image, averaging the two log-probabilities (training is unchanged)")
     seed: int = option(0, f"seed for initialisation and shuffling (0 to {MAX_SEED})")

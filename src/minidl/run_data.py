@@ -21,8 +21,8 @@ from .config import TEST_FRACTION, TrainConfig
 from .data.arrays import check_arrays
 from .data.idx_sets import DATASETS, read_set
 from .data.loader import Loader
-from .data.synthetic import POLY_SIZES, TOYS, polynomial_data, polynomial_truth, synthetic_data
 from .data.standardize import with_standardized
+from .data.synthetic import POLY_SIZES, TOYS, polynomial_data, polynomial_truth, synthetic_data
 from .data.tables import load_table
 from .errors import ConfigError, DatasetError
 

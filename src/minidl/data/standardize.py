@@ -53,7 +53,7 @@ def _standardized_loader(loader: Loader | None, standardizer: Standardizer) -> L
 
 
 def with_standardized(load):
-    """Return ``load`` (load_run_data) followed by ``--standardize``: every split scaled by the training set's statistics.
+    """Return ``load`` (load_run_data) followed by ``--standardize``: each split scaled by the training statistics.
 
     It wraps the validation carving, so the held-out examples never enter the statistics.
     """
