@@ -53,7 +53,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--max-epochs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    from common import load_data  # after KERAS_BACKEND matters not: common imports torch, not keras
+    from common import load_data  # torch and minidl only: Keras is first imported in keras_recipe()
 
     data = load_data()
     (X, y), (X_test, y_test) = data.floats("train"), data.floats("test")

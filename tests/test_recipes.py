@@ -100,3 +100,12 @@ def test_a_standardized_run_resumes_exactly(tiny_fashion, tmp_path):
                   resume=tmp_path / "b", progress=False)
     assert [{k: v for k, v in r.items() if k != "seconds"} for r in resumed.rows] == \
         [{k: v for k, v in r.items() if k != "seconds"} for r in straight.rows]
+
+
+def test_the_twins_train_alike_on_standardized_inputs(tiny_fashion):
+    rows = {impl: fit(tiny(tiny_fashion, impl=impl, standardize=True, momentum=0.9, nesterov=True, lr=0.02),
+                      progress=False).rows for impl in ("scratch", "concise", "manual")}
+    for impl in ("concise", "manual"):
+        for mine, theirs in zip(rows[impl], rows["scratch"]):
+            assert mine["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-4)
+            assert mine["test_acc"] == pytest.approx(theirs["test_acc"], abs=0.01)
