@@ -118,9 +118,10 @@ def main(argv=None) -> dict:
         print("\nThe d2l 1.0 MLP lesson's Trainer.fit against minidl concise and the book's DataLoader path")
         d2l_v1 = bench_d2l_v1.main([])
         write_json("d2l_v1", {"machine": machine(), **d2l_v1})
-        import bench_recipe  # the best recipe (>= 0.90) beside the lesson's fit(), seed by seed
+        import bench_recipe  # the recipes and a Keras user's beside the lesson's fit(), seed by seed
 
-        print("\nThe fashion-mlp recipe against the lesson's 5-epoch fit(), 3 seeds")
+        print("\nThe recipes fashion-mlp and fashion-fast, and a Keras recipe's time to 0.90, against the "
+              "lesson's 5-epoch fit(), 3 seeds")
         recipe = bench_recipe.main([])
     print("\nThe lesson's fit() against the flat package before the rooms (git revision 944ad0c)")
     versions = bench_versions.main(["--rounds", "1" if args.quick else "3"])
@@ -146,7 +147,8 @@ def main(argv=None) -> dict:
                                   for c in peers["results"]},
                "csv_read_x_pandas": {r["contender"]: r["ratio"] for r in tables},
                "fit_x_before_rooms": versions["rows"][0]["ratio"],
-               "recipe": None if args.quick else {k: recipe[k] for k in ("test_acc_mean", "time_ratio_median")}}
+               "recipe": None if args.quick else {k: recipe.get(k) for k in ("test_acc_mean", "time_ratio_median",
+                                                                           "fast_acc", "fast_ratio", "keras_over_mlp")}}
     write_json("summary", summary)
     return summary
 

@@ -86,6 +86,8 @@ BAD = [
     "train mlp --warmup -1", "train mlp --val-fraction 1", "train mlp --val-fraction -0.1", "train mlp --patience 0",
     "train mlp --min-delta 0.1", "train mlp --shift 9", "train linreg --shift 1", "train mlp --recipe nope",
     "train --resume mlprun --recipe lesson", "train mlp --label-smoothing 1", "train linreg --label-smoothing 0.1", "train mlp --impl concise --optimizer adam --momentum 0.9",
+    "train linreg --standardize", "train linreg --tta-flip", "train softmax --standardize yes",
+    "train mlp --csv table.csv --target y --standardize", "train mlp --csv table.csv --target y --tta-flip",
     "lr-find", "lr-find cnn", "lr-find mlp --steps 1", "lr-find mlp --out plot.txt", "lr-find mlp --out mine",
     "lr-find mlp --data-dir /no/such/folder", "lr-find mlp --recipe nope",
     "compare", "compare /no/such/run", "compare notes.txt", "compare mine", "compare mlprun --out plot.txt",

@@ -26,10 +26,12 @@ from minidl.config.model import REGRESSORS
 from minidl.config.train import TrainConfig
 from minidl.data.arrays import as_tensor, check_arrays
 from minidl.data.loader import Loader
+from minidl.data.standardize import as_trained
 from minidl.app.data_kind import check_given_data
 from minidl.errors import ConfigError, DatasetError
 from minidl.naming import setting
 from minidl.training.evaluate import class_report, evaluate
+from minidl.training.flip import scorer_for
 from minidl.data.images import has_object, load_image
 from minidl.training.models import build_loss, load_weights, model_for
 
@@ -88,6 +90,7 @@ def predict(run, X, *, probabilities: bool = False) -> torch.Tensor:
     run = as_run(run)
     X = as_tensor(X)
     X = X.to(torch.float32).div_(255) if X.dtype == torch.uint8 else X.to(torch.float32)
+    X = as_trained(X, run.facts.get("pixels"))  # --standardize: the training set's per-pixel statistics
     table = run.facts.get("table") or {}
     if table:
         from minidl.data.tables import Standardizer
@@ -149,11 +152,14 @@ def evaluate_run(run, X=None, y=None, *, best: bool = False, data_dir: str | Non
         if a.classifies != run.classifies:
             raise DatasetError(f"this run {'classifies' if run.classifies else 'regresses'}: y must hold "
                                f"{'integer class labels' if run.classifies else 'real values'}, not {y.dtype}")
-        test = evaluate(model, Loader(a.X, a.y, EVAL_BATCH, device=_device(model)), loss_fn, a.classifies)
+        loader = Loader(a.X, a.y, EVAL_BATCH, device=_device(model))
+        loader.X = as_trained(loader.X, recorded.get("pixels"))  # --standardize: the training set's statistics
+        test = evaluate(scorer_for(model, config.tta_flip), loader, loss_fn, a.classifies)
         class_names = a.class_names
     else:
         data = run_data(config, recorded, where, data_dir=data_dir, csv=csv)
-        test, class_names = evaluate(model, data.test, loss_fn, data.classifies), data.class_names
+        test = evaluate(scorer_for(model, config.tta_flip), data.test, loss_fn, data.classifies)
+        class_names = data.class_names
         if not data.classifies and data.table:  # a table's regression: R^2 and RMSE, as training reported
             from minidl.sources.table import regression_scores
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from minidl.data.standardize import EPS as STANDARDIZE_EPS
 from minidl.options import option
 from minidl.errors import ConfigError, check_choice, check_fraction, check_nonnegative, check_positive, check_whole
 
@@ -68,6 +69,12 @@ class OptimizationPart:
     shift: int = option(0, "augmentation: move each training image by a random offset of up to PX pixels "
                         "each way, anew every epoch (zeros fill in; never the validation or test images)",
                         metavar="PX", models=("softmax", "mlp"))
+    standardize: bool = option(False, "standardise each input pixel by its mean and spread over the training "
+                               f"examples, (x - mean) / (std + {STANDARDIZE_EPS:g}); validation, test and "
+                               "predictions get the same", models=("softmax", "mlp"))
+    tta_flip: bool = option(False, "test-time augmentation: score each validation and test image and its mirror "
+                            "image, averaging the two log-probabilities (training is unchanged)",
+                            models=("softmax", "mlp"))
 
     def check_optimization(self) -> None:
         """Raise ConfigError for an optimization setting that is wrong or clashes with another."""

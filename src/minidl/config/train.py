@@ -109,6 +109,8 @@ class TrainConfig(RunPart, SyntheticOptions, TableOptions, SplitPart, ImageFolde
         decay += f" warmup {self.warmup}" if self.warmup else ""
         decay += f", shift {self.shift} px" if self.shift else ""
         decay += f", label smoothing {self.label_smoothing:g}" if self.label_smoothing else ""
+        decay += ", flip at test" if self.tta_flip else ""
+        decay += ", standardized" if self.standardize else ""
         decay += f", val {self.val_fraction:g}" if self.val_fraction else ""
         decay += f", patience {self.patience}" if self.patience is not None else ""
         return f"{arch}, {self.optimizer} lr {self.lr:g}{decay}, batch {self.batch_size}, {epochs}, seed {self.seed}"

@@ -83,7 +83,13 @@ def load_run_data(config, device, arrays=None, class_names=None, *, rank: int = 
         data = ARRAYS.load_arrays(config, arrays, class_names, training, device)
     else:
         data = source_for(config).load(config, training, device)
-    return carve_validation(data, config.val_fraction, config.seed) if config.val_fraction else data
+    if config.val_fraction:
+        data = carve_validation(data, config.val_fraction, config.seed)
+    if config.standardize:  # after the validation carving: the statistics are the training examples' alone
+        from minidl.data.standardize import standardize_splits
+
+        standardize_splits(data)
+    return data
 
 
 def found_again(config, recorded: dict, where: str, *, data_dir=None, csv=None):

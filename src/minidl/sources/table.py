@@ -54,6 +54,9 @@ class Table(Source):
         """Fill in and check the task, the metric and the held-out rows."""
         if config.target is None:
             raise ConfigError("--csv and --target go together: name the table and the column to predict")
+        for name in ("standardize", "tta_flip"):  # a table's rows are not images; its numbers are standardised already
+            if getattr(config, name):
+                raise ConfigError(f"--{name.replace('_', '-')} applies to images; leave it out for --csv {config.csv}")
         regressor = config.model in ("linreg", "polyreg")
         task = TASK_ALIASES.get(config.task, config.task) or ("regress" if regressor else "classify")
         check_choice("task (--task)", task, TASKS, aliases=TASK_ALIASES)

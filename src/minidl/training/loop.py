@@ -8,6 +8,7 @@ from minidl.errors import plural
 from minidl.sources.base import RunData
 from minidl.training import checkpoint as ckpt
 from minidl.training.evaluate import Totals, evaluate
+from minidl.training.flip import scorer_for
 from minidl.training.loggers import Loggers
 from minidl.training.runs import RunWriter
 from minidl.training.run_folder import is_best, resume_command
@@ -58,8 +59,9 @@ def train(t: Training, rows: list[dict], writer: RunWriter | None, progress: boo
         lr = set_lr(t.optimizer, lr_at(config, epoch))  # the schedule's lr for this epoch (minidl.training.schedules)
         totals, norms, seconds = train_epoch(t, epoch, show, writer)
         # --- evaluate on the validation set (it chooses the best epoch) and the test set (for the record) ---
-        val = evaluate(t.model, data.val, t.loss_fn, data.classifies) if data.val is not None else None
-        test = evaluate(t.model, data.test, t.loss_fn, data.classifies) if data.test is not None else None
+        scorer = scorer_for(t.model, config.tta_flip)  # the model, or its mean over each image and its mirror
+        val = evaluate(scorer, data.val, t.loss_fn, data.classifies) if data.val is not None else None
+        test = evaluate(scorer, data.test, t.loss_fn, data.classifies) if data.test is not None else None
         row = {"epoch": epoch, "lr": lr, **totals.means("train", t.world.sum), **(val.means("val") if val else {}),
                **(test.means("test") if test else {}), "seconds": seconds, **(norms.means() if norms is not None else {})}
         rows.append(row)
@@ -108,7 +110,7 @@ def finish(t: Training, rows, writer, test, best_model):
         if writer:
             writer.save_checkpoint(run_state(t, rows, best_model), best=False)
     if (test is None or stopped) and t.data.test is not None:  # resumed with no epoch to train, or restored
-        test = evaluate(t.model, t.data.test, t.loss_fn, t.data.classifies)
+        test = evaluate(scorer_for(t.model, t.config.tta_flip), t.data.test, t.loss_fn, t.data.classifies)
     summary, predictions = summarize(t.config, rows, t.model, t.data, test)
     if writer:
         try:
