@@ -33,7 +33,7 @@ from torch import nn
 from minidl import __version__
 from minidl.errors import ConfigError, check_choice
 from minidl.config.model import REGRESSORS
-from minidl.app.export_cli import FORMATS
+from minidl.app.export_formats import FORMATS
 from minidl.files import write_bytes
 from minidl.training.loggers import require_extra
 

@@ -2,7 +2,7 @@
 ``minidl --help`` answers at once); the work is minidl.app.export's."""
 from __future__ import annotations
 
-FORMATS = ("onnx", "torchscript")  # what minidl.app.export writes
+from minidl.app.export_formats import FORMATS
 
 
 def add_export_parser(sub) -> None:

@@ -45,6 +45,9 @@ def hparams(config) -> dict:
     return out
 
 
+STEP_POINTS = 50  # per-step training loss: at most this many points an epoch (each a mean), to stay cheap
+
+
 class TensorBoardLogger:
     """Writes one run's event files with TensorBoard's event writer (through torch.utils.tensorboard)."""
 
@@ -72,10 +75,12 @@ class TensorBoardLogger:
         if step_losses:
             import torch
 
-            losses = torch.stack(list(step_losses)).tolist()  # one transfer per epoch
-            first = (epoch - 1) * len(losses) + 1  # every epoch has as many batches
-            for i, loss in enumerate(losses):
-                self.writer.add_scalar(BATCH_TAG, loss, first + i)
+            losses = torch.stack(list(step_losses))  # one transfer per epoch
+            first = (epoch - 1) * len(losses)  # every epoch has as many batches
+            group = -(-len(losses) // STEP_POINTS)  # batches per point: at most STEP_POINTS points an epoch
+            for start in range(0, len(losses), group):
+                mean = float(losses[start:start + group].mean())  # the mean of the group's batch losses
+                self.writer.add_scalar(BATCH_TAG, mean, first + min(start + group, len(losses)))
         if epoch == 1:
             self._hparams(row)
 
