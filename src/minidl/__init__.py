@@ -36,7 +36,7 @@ True
 >>> minidl.predict(history, X[500:505]).shape
 torch.Size([5])
 
-``help(minidl.fit)``, ``help(minidl.TrainConfig)`` and the README's "From Python" say more.
+``help(minidl.fit)``, ``help(minidl.TrainConfig)`` and docs/python.md say more.
 Importing minidl is cheap: each name loads its module (and torch) on first use.
 """
 __version__ = "0.1.0"
