@@ -27,7 +27,6 @@ from minidl.config.train import TrainConfig
 from minidl.data.arrays import as_tensor, check_arrays
 from minidl.data.loader import Loader
 from minidl.data.standardize import as_trained
-from minidl.app.data_kind import check_given_data
 from minidl.errors import ConfigError, DatasetError
 from minidl.naming import setting
 from minidl.training.evaluate import class_report, evaluate
@@ -177,7 +176,6 @@ def run_data(config: TrainConfig, recorded: dict, where: str, *, data_dir=None, 
     where its checkpoint's facts say it read them; DatasetError if that data is not the run's."""
     from minidl.sources.registry import check_same_data, found_again, load_run_data
 
-    check_given_data(config, where, data_dir=data_dir, csv=csv)  # another kind's option names this run's data
     data = load_run_data(found_again(config, recorded, where, data_dir=data_dir, csv=csv), torch.device("cpu"))
     check_same_data(recorded, data, where)
     return data

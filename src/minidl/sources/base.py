@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from minidl.data.split import TEST_FRACTION
 from minidl.options import option
 from minidl.errors import ConfigError, DatasetError, check_fraction
+from minidl.naming import setting
 
 if TYPE_CHECKING:
     from minidl.data.loader import Loader
@@ -72,13 +73,26 @@ class Source:
         """Return the config changes that read a saved run's data where its checkpoint says it is."""
         return {}
 
-    def moved(self, where: str, *, data_dir=None, csv=None) -> dict:
-        """Return the config changes for a saved run's data moved to ``data_dir`` (a folder) or ``csv``."""
+    def trained_on(self, config) -> str:
+        """Return the data ``config`` trains on, in words (for messages naming a saved run's data)."""
+        return f"{config.model}'s synthetic {config.toy if config.model == 'linreg' else 'cubic'} data"
+
+    def moved(self, config, where: str, *, data_dir=None, csv=None) -> dict:
+        """Return the config changes for a saved run's data moved to ``data_dir`` (a folder) or ``csv``.
+
+        An option of another kind of data is refused, naming what the run was trained on: here, data
+        drawn anew, never moved (the sources that read files say what moves theirs).
+        """
         if csv is not None:
-            raise ConfigError(f"--csv points at a CSV run's table; {where} was not trained on a table")
+            raise self.other_kind(config, where, "a CSV table", f"leave out {setting('csv')}, or nothing to move")
         if data_dir is not None:
-            raise ConfigError(f"--data-dir points at a run's data folder; {where} was not trained on one")
+            raise self.other_kind(config, where, "images in a folder",
+                                  f"leave out {setting('data_dir')} (it is made anew, never moved)")
         return {}
+
+    def other_kind(self, config, where: str, kind: str, advice: str) -> DatasetError:
+        """Return the error for an option of ``kind`` given to a saved run trained on this source's data."""
+        return DatasetError(f"{where} was trained on {self.trained_on(config)}, not {kind}: {advice}")
 
     def check_same(self, recorded: dict, data: RunData, where: str) -> None:
         """Raise DatasetError when ``data`` is not the data a checkpoint's facts say the run trained on."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from minidl.options import option
 from minidl.data.idx_sets import DATASETS
 from minidl.errors import DatasetError, check_choice
+from minidl.naming import setting
 from minidl.sources.base import EVAL_BATCH, RunData, Source, check_same_split, data_named, labels_fingerprint
 
 DATA_DIR_HELP = ("the --dataset's folder (default: $MINIDL_DATA_DIR for fashion-mnist, else the user cache's "
@@ -61,8 +62,13 @@ class IdxSet(Source):
                                f"pass --data-dir FOLDER with a copy of that data")
         return {"data_dir": root} if root else {}
 
-    def moved(self, where: str, *, data_dir=None, csv=None) -> dict:
-        super().moved(where, csv=csv)
+    def trained_on(self, config) -> str:
+        return f"the {config.dataset} IDX image set"
+
+    def moved(self, config, where: str, *, data_dir=None, csv=None) -> dict:
+        if csv is not None:
+            raise self.other_kind(config, where, "a CSV table",
+                                  f"leave out {setting('csv')}, or give {setting('data_dir')} for its images moved")
         return {"data_dir": data_dir} if data_dir is not None else {}
 
     def check_same(self, recorded: dict, data: RunData, where: str) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from minidl.options import option
 from minidl.errors import check_channels, check_whole
+from minidl.naming import setting
 from minidl.sources.base import EVAL_BATCH, RunData, Source, check_same_split, labels_fingerprint
 
 MAX_IMAGE_SIZE = 512  # --image-size: a side of 512 pixels is already 262,144 inputs per image
@@ -65,8 +66,13 @@ class ImageFolder(Source):
     def owns(self, recorded: dict) -> bool:
         return "images" in recorded
 
-    def moved(self, where: str, *, data_dir=None, csv=None) -> dict:
-        super().moved(where, csv=csv)
+    def trained_on(self, config) -> str:
+        return f"the image folder {config.images}"
+
+    def moved(self, config, where: str, *, data_dir=None, csv=None) -> dict:
+        if csv is not None:
+            raise self.other_kind(config, where, "a CSV table",
+                                  f"leave out {setting('csv')}, or give {setting('data_dir')} for its images moved")
         return {"images": data_dir} if data_dir is not None else {}  # an image-folder run: its folder, moved
 
     def check_same(self, recorded: dict, data: RunData, where: str) -> None:

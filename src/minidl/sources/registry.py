@@ -96,7 +96,7 @@ def found_again(config, recorded: dict, where: str, *, data_dir=None, csv=None):
     """Return ``config`` changed to read the data a saved run trained on: where its checkpoint says it
     is, or moved to ``data_dir`` / ``csv``; DatasetError if the recorded data is gone."""
     source = source_of(recorded)
-    changes = source.moved(where, data_dir=data_dir, csv=csv) or source.found_again(recorded, where)
+    changes = source.moved(config, where, data_dir=data_dir, csv=csv) or source.found_again(recorded, where)
     return config.replace(**changes) if changes else config
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from minidl.options import option
 from minidl.data.split import TEST_FRACTION
 from minidl.errors import ConfigError, DatasetError, check_choice, check_whole
+from minidl.naming import setting
 from minidl.sources.base import EVAL_BATCH, RunData, Source, file_fingerprint
 
 TASKS = ("classify", "regress")  # what a CSV run does with its target
@@ -139,9 +140,14 @@ class Table(Source):
                                f"pass --csv FILE with a copy of that table")
         return {"csv": path}
 
-    def moved(self, where: str, *, data_dir=None, csv=None) -> dict:
-        changes = {"csv": csv} if csv is not None else {}
-        return changes | ({"data_dir": data_dir} if data_dir is not None else {})  # the config refuses a folder
+    def trained_on(self, config) -> str:
+        return f"the CSV table {config.csv} (target {config.target})"
+
+    def moved(self, config, where: str, *, data_dir=None, csv=None) -> dict:
+        if data_dir is not None:
+            raise self.other_kind(config, where, "images in a folder",
+                                  f"leave out {setting('data_dir')} (give {setting('csv')} for its table moved)")
+        return {"csv": csv} if csv is not None else {}
 
     def check_same(self, recorded: dict, data: RunData, where: str) -> None:
         now = data.recorded
