@@ -122,6 +122,26 @@ def test_the_board_redraws_at_most_once_a_redraw_interval(monkeypatch):
     assert renders == [1, 51, 52]
 
 
+def test_a_slow_drawing_waits_twenty_times_its_own_time_before_the_next(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(board_module.time, "monotonic", lambda: clock[0])
+    board = d2l.ProgressBoard()
+    renders = []
+
+    def render():  # a drawing that takes 0.5 s of the clock
+        renders.append(len(board.data['y']))
+        clock[0] += 0.5
+
+    monkeypatch.setattr(board, "_render", render)
+    board.draw(0, 0.0, 'y')
+    clock[0] += board_module.REDRAW_SECONDS  # enough for a quick drawing, not for this one
+    board.draw(1, 1.0, 'y')
+    assert renders == [1]
+    clock[0] += 0.5 / board_module.MAX_DRAW_SHARE - board_module.REDRAW_SECONDS
+    board.draw(2, 2.0, 'y')
+    assert renders == [1, 3]  # drawing took 1 s of the 11 s that passed
+
+
 def test_a_hidden_board_keeps_points_and_draws_nothing(tmp_path, capsys):
     board = d2l.ProgressBoard(display=False)
     board.draw(0, 1.0, 'y')

@@ -225,6 +225,52 @@ def test_a_full_disk_is_one_line_and_keeps_checkpoint_and_metrics_together(capsy
     assert code == 0 and "epoch 2/2" in stdout
 
 
+def full_disk_at(epoch, monkeypatch):
+    """Make torch.save fail, as on a full disk, when it writes the checkpoint of ``epoch``."""
+    real_save = torch.save
+
+    def save(obj, f, *args, **kwargs):
+        if isinstance(obj, dict) and obj.get("epoch") == epoch:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", save)
+
+
+def test_a_full_disk_before_any_checkpoint_leaves_nothing_and_the_same_command_works(capsys, tiny_fashion, tmp_path,
+                                                                                     monkeypatch):
+    out = tmp_path / "run"
+    full_disk_at(0, monkeypatch)  # the checkpoint written as the first epoch begins
+    err = one_error_line(*train_tiny(capsys, tiny_fashion, out, "--no-plots")[::2])
+    assert f"cannot write checkpoint.pt in the run folder {out}: no space left" in err
+    assert "the run had saved nothing yet, so its folder was removed" in err and "--resume" not in err
+    assert "run the same command again" in err and not out.exists()
+    monkeypatch.undo()
+    code, stdout, _ = train_tiny(capsys, tiny_fashion, out, "--no-plots")
+    assert code == 0 and "epoch 2/2" in stdout
+
+
+def test_a_full_disk_before_any_checkpoint_empties_a_folder_it_did_not_make(capsys, tiny_fashion, tmp_path,
+                                                                            monkeypatch):
+    out = tmp_path / "run"
+    out.mkdir()  # an empty folder of the user's: kept, emptied of what the run wrote
+    full_disk_at(0, monkeypatch)
+    err = one_error_line(*train_tiny(capsys, tiny_fashion, out, "--no-plots")[::2])
+    assert "so the files it had written were removed" in err
+    assert out.is_dir() and not list(out.iterdir())
+
+
+def test_a_full_disk_in_the_first_epoch_gives_a_resume_that_works(capsys, tiny_fashion, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    full_disk_at(1, monkeypatch)  # epoch 0's checkpoint was written; epoch 1's is not
+    err = one_error_line(*train_tiny(capsys, tiny_fashion, out, "--no-plots")[::2])
+    assert "checkpoint.pt still holds epoch 0" in err and f"resume with: minidl train --resume {out}" in err
+    monkeypatch.undo()
+    code, stdout, _ = run(capsys, "train", "--resume", out)
+    assert code == 0 and "epoch 1/2" in stdout and "epoch 2/2" in stdout
+    assert load_checkpoint(out)["epoch"] == 2
+
+
 # --- item: resume refuses what would make it another run, and records what it changes -------------
 
 

@@ -39,7 +39,14 @@ torch.Size([5])
 ``help(minidl.fit)``, ``help(minidl.TrainConfig)`` and docs/python.md say more.
 Importing minidl is cheap: each name loads its module (and torch) on first use.
 """
+import os
+
 __version__ = "0.1.0"
+
+# MKL's strict reproducible mode: its matrix products give the same bits whatever the number of
+# threads, so a seeded run repeats on a busy machine as on a quiet one (minidl.training.threads).
+# MKL reads it at its first product, so it is set here, before torch computes; a value set wins.
+os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
 # name -> the module that defines it; loaded on first use (PEP 562), so `minidl --help` needs no torch
 _NAMES = {

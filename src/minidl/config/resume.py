@@ -9,7 +9,7 @@ from minidl.errors import ConfigError
 # what --resume may change while the run stays one run: how long and how fast it goes on, where it
 # runs, and where its (fingerprinted, so unchanged) data now lies. Any other change (batch size,
 # seed, model, optimizer, a field added later...) would make it a different run: --allow-changes.
-RESUME_MAY_CHANGE = ("epochs", "lr", "device", "plots", "grad_norms", "out", "data_dir", "csv", "images", "test_csv",
+RESUME_MAY_CHANGE = ("epochs", "lr", "device", "threads", "plots", "grad_norms", "out", "data_dir", "csv", "images", "test_csv",
                      "tensorboard", "mlflow", "mlflow_experiment")  # the loggers watch the run, never change it
 NOT_RECORDED = ("out", "data_dir", "csv", "images", "test_csv")  # where the files are is not a change of the run
 

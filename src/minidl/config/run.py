@@ -1,4 +1,4 @@
-"""The run part of a config: the seed, the device, what is recorded and where (the run folder, TensorBoard, MLflow)."""
+"""The run part of a config: the seed, the device and its threads, what is recorded and where (the run folder, TensorBoard, MLflow)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from minidl.options import option
 from minidl.errors import ConfigError, check_choice, check_whole
 
+MAX_THREADS = 1024
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes seeds in [0, 2**64); json and int64 fit 2**63
 SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "file", "databricks")
@@ -18,6 +19,8 @@ class RunPart:
 
     seed: int = option(0, f"seed for initialisation and shuffling (0 to {MAX_SEED})")
     device: str = option("auto", f"{', '.join(DEVICES)} (auto: cuda, then mps, then cpu)")
+    threads: int | None = option(None, "CPU threads to compute on (default: the cores other processes leave "
+                                 "free as the run starts; a resume keeps the run's count)", metavar="N")
     grad_norms: bool = option(False, "record each layer's gradient norm, the epoch's mean over batches "
                               "(metrics.csv, grad_norms.png)")
     tensorboard: bool = option(False, "also write TensorBoard event files into RUN/tensorboard (the extra "
@@ -32,6 +35,8 @@ class RunPart:
         """Raise ConfigError for an unknown device, a seed out of range or a malformed --mlflow store."""
         check_choice("device", self.device, DEVICES)
         check_whole("seed (--seed)", self.seed, low=0, high=MAX_SEED)
+        if self.threads is not None:
+            check_whole("--threads", self.threads, low=1, high=MAX_THREADS)
         # the URI's form only (reaching the store is fit's); "none" -> None
         object.__setattr__(self, "mlflow", check_mlflow(self.mlflow, self.mlflow_experiment))
 

@@ -3,8 +3,9 @@
 In a Jupyter kernel the board is drawn inline below the cell and redrawn in place; elsewhere (a
 script, a terminal, a test) it is written to one PNG in the current folder, its path printed once
 (``./{script}-{n}-board.png``, named as `minidl.d2l.figures` names its figures). Either way it is
-redrawn at most once every `REDRAW_SECONDS`: a fit calls `draw` on every batch, and redrawing that
-often would take longer than the training while showing nothing a person could follow. What is
+redrawn at most once every `REDRAW_SECONDS`, and never sooner than 20 times the time its last
+drawing took (`MAX_DRAW_SHARE`): a fit calls `draw` on every batch, and redrawing that often would
+take longer than the training while showing nothing a person could follow. What is
 left undrawn is drawn when the fit ends (`Trainer.fit` calls `flush`), when the notebook cell ends
 and when the script exits.
 
@@ -27,6 +28,7 @@ from minidl.d2l.hyper import HyperParameters
 from minidl.training.plots import save_figure
 
 REDRAW_SECONDS = 2.0  # the shortest time between two redraws of one board
+MAX_DRAW_SHARE = 0.05  # and the board waits 20 times as long as its last drawing took: drawing stays under 5%
 
 Point = collections.namedtuple("Point", ["x", "y"])
 
@@ -62,6 +64,7 @@ class ProgressBoard(HyperParameters):
         self.path = None  # the PNG outside Jupyter, chosen on the first drawing
         self._handle = None  # Jupyter's display of the figure, made on the first drawing
         self._drawn_at = -float("inf")
+        self._drawing_seconds = 0.0  # what the last drawing took
         _flush_after_each_cell()
 
     def draw(self, x, y, label, every_n=1, weight=1):
@@ -80,7 +83,7 @@ class ProgressBoard(HyperParameters):
         if not self.display:
             return
         _undrawn.add(self)
-        if time.monotonic() - self._drawn_at >= REDRAW_SECONDS:
+        if time.monotonic() - self._drawn_at >= max(REDRAW_SECONDS, self._drawing_seconds / MAX_DRAW_SHARE):
             self.flush()
 
     def flush(self):
@@ -88,8 +91,10 @@ class ProgressBoard(HyperParameters):
         if self not in _undrawn:
             return
         _undrawn.discard(self)
+        start = time.monotonic()
         self._render()
         self._drawn_at = time.monotonic()
+        self._drawing_seconds = self._drawn_at - start
 
     def _render(self):
         """Draw every line on the figure, then show it (Jupyter) or write its PNG."""

@@ -13,6 +13,7 @@ from minidl.d2l.data import Batches, _global_seed
 from minidl.d2l.hyper import HyperParameters
 from minidl.data.loader import Loader
 from minidl.errors import ConfigError
+from minidl.training.memory import keep_freed_memory
 
 
 def cpu():
@@ -99,6 +100,7 @@ class Trainer(HyperParameters):
 
     def fit(self, model, data):
         """Train `model` on `data` for max_epochs epochs, then draw its board one last time."""
+        keep_freed_memory()  # as minidl's fit: each step's freed MBs kept for the next, no page faults
         self.prepare_data(data)
         self.prepare_model(model)
         self.optim = model.configure_optimizers()

@@ -20,7 +20,8 @@ from minidl.training.memory import keep_freed_memory
 from minidl.training.models import build_loss, model_for
 from minidl.training.optimizers import build_optimizer
 from minidl.training.runs import RunWriter
-from minidl.training.state import restore, run_state
+from minidl.training.state import read_saved, restore, run_state
+from minidl.training.threads import choose_threads, thread_team
 
 
 @dataclass
@@ -75,11 +76,14 @@ def fit(config: TrainConfig, data=None, *, class_names=None, resume: str | Path 
     keep_freed_memory()  # each step frees the MBs the next one needs: keep them, no page faults
     device = pick_device(config.device)
     kept = f"{Path(config.out) / ckpt.LAST} holds the last good epoch" if config.out else "nothing was saved (no out=)"
-    with distributed.started(device, kept) as world:  # alone, or one of torchrun's ranks
-        return _fit(config, data, class_names, resume, progress and world.is_main, allow_changes, world)
+    saved = read_saved(resume) if resume is not None else None
+    recorded = saved[1].get("threads") if saved else None  # a checkpoint before 0.2 recorded none
+    threads = choose_threads(config.threads, recorded, torch.get_num_threads())
+    with distributed.started(device, kept) as world, thread_team(threads):  # alone, or one of torchrun's ranks
+        return _fit(config, data, class_names, saved, progress and world.is_main, allow_changes, world)
 
 
-def _fit(config, data, class_names, resume, progress, allow_changes, world) -> History:
+def _fit(config, data, class_names, saved, progress, allow_changes, world) -> History:
     """Return fit's History on this rank of ``world``: only rank 0 prints and writes the run folder."""
     torch.manual_seed(config.seed)
     batch = world.local_batch(config.batch_size)  # each rank's share of the global batch
@@ -88,8 +92,8 @@ def _fit(config, data, class_names, resume, progress, allow_changes, world) -> H
     world.check_same("data (labels' SHA-256)", lambda: data.recorded.get("labels_sha256") or labels_fingerprint(
         data.train.y, data.test.y if data.test is not None else data.train.y[:0]))  # hashed only for several ranks
     model, loss_fn, optimizer = build_training(config, data, world.device)
-    t = Training(config, model, model, loss_fn, optimizer, data, world)
-    rows, resumed, best_model = restore(resume, t, allow_changes) if resume is not None else ([], None, None)
+    t = Training(config, model, model, loss_fn, optimizer, data, world, threads=torch.get_num_threads())
+    rows, resumed, best_model = restore(saved, t, allow_changes) if saved is not None else ([], None, None)
     t.log = open_loggers(config, world.is_main)  # --tensorboard, --mlflow: refused here, before any file is written
     writer, failed = None, None
     try:

@@ -35,6 +35,7 @@ class Training:
     optimizer: object
     data: RunData
     world: object
+    threads: int = 1  # the CPU threads it computes on (minidl.training.threads)
     log: Loggers = field(default_factory=Loggers)  # --tensorboard, --mlflow: told of the start, each saved epoch, the end
 
 
@@ -47,7 +48,7 @@ def train(t: Training, rows: list[dict], writer: RunWriter | None, progress: boo
     """
     config, data = t.config, t.data
     show = Progress(config, enabled=progress)
-    show.started(config, writer)
+    show.started(config, writer, t.threads if t.world.device.type == "cpu" else None)
     t.log.started(config, writer.dir if writer else None, rows)
     if writer and not rows:  # epoch 0: Ctrl-C during the first epoch still leaves a checkpoint
         writer.save_checkpoint(run_state(t, rows), best=False)
@@ -112,6 +113,7 @@ def finish(t: Training, rows, writer, test, best_model):
     if (test is None or stopped) and t.data.test is not None:  # resumed with no epoch to train, or restored
         test = evaluate(scorer_for(t.model, t.config.tta_flip), t.data.test, t.loss_fn, t.data.classifies)
     summary, predictions = summarize(t.config, rows, t.model, t.data, test)
+    summary["threads"] = t.threads
     if writer:
         try:
             writer.finish(rows, summary, plots=t.config.plots, predictions=predictions)

@@ -21,9 +21,9 @@ from minidl.config.train import TrainConfig
 from minidl.errors import CheckpointError, ConfigError
 from minidl.files import write_json
 from minidl.sources.base import RunData
-from minidl.training.run_folder import (check_run_folder, is_best, lock_run_folder, read_record, reconcile,
-                                        resume_command, rounded,
-                                        write_metrics)
+from minidl.files import stale_temp_files
+from minidl.training.run_folder import (LOCK, check_run_folder, is_best, lock_run_folder, read_record, reconcile,
+                                        resume_command, rounded, write_metrics)
 
 
 
@@ -46,6 +46,8 @@ class RunWriter:
                               "y_train, X_test, y_test), or leave out out=")
         self.epoch = resumed["epoch"] if resumed else None  # the epoch checkpoint.pt holds
         self._lock = None
+        self._written = []  # what this new run has written so far: removed again if it saves no checkpoint
+        self._made = resumed is None and not self.dir.exists()  # this run made the folder
         if resumed is None:
             check_run_folder(self.dir)
         try:
@@ -66,6 +68,7 @@ class RunWriter:
                     "torch_version": torch.__version__, "time": time.strftime("%Y-%m-%d %H:%M:%S")})
             with self.writing("config.json"):
                 write_json(self.dir / "config.json", record)
+            self._written.append(self.dir / "config.json")
         except BaseException:
             self.close()
             raise
@@ -114,10 +117,28 @@ class RunWriter:
             raise CheckpointError(self._failed(name, f"torch.save failed, no space left on the device? ({first})")) from None
 
     def _failed(self, name: str, why: str) -> str:
-        kept = (f"{ckpt.LAST} still holds epoch {self.epoch}, and metrics.csv agrees with it"
-                if self.epoch is not None else "nothing of the run was saved")
-        return (f"cannot write {name} in the run folder {self.dir}: {why}; {kept}. Free some space, "
-                f"then resume with: {resume_command(self.dir)}")
+        """Return the advice for a failed write of ``name``: resume from the checkpoint kept, or, where the
+        run saved none, train again (what it had written is removed, so that the same command works)."""
+        if self.epoch is not None:
+            return (f"cannot write {name} in the run folder {self.dir}: {why}; {ckpt.LAST} still holds epoch "
+                    f"{self.epoch}, and metrics.csv agrees with it. Free some space, then resume with: "
+                    f"{resume_command(self.dir)}")
+        removed = self._discard()
+        return (f"cannot write {name} in the run folder {self.dir}: {why}; the run had saved nothing yet, "
+                f"{removed}. Free some space, then run the same command again")
+
+    def _discard(self) -> str:
+        """Remove what this run, which saved no checkpoint, wrote; return what that left, in words."""
+        self.close()
+        for path in [*self._written, self.dir / LOCK, *stale_temp_files(self.dir)]:
+            path.unlink(missing_ok=True)
+        if self._made:
+            try:
+                self.dir.rmdir()
+                return "so its folder was removed"
+            except OSError:
+                pass
+        return "so the files it had written were removed"
 
     def finish(self, rows, summary, *, plots: bool, predictions=None) -> None:
         """Write the figures (unless ``plots`` is false), then summary.json, which marks the run finished."""

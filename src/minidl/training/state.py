@@ -31,28 +31,34 @@ def run_state(t, rows, best_model=None) -> dict:
         "optimizer": t.optimizer.state_dict(),
         "rng": rng,
         "rows": [dict(r) for r in rows],
+        "threads": t.threads,  # what a resume computes on again (minidl.training.threads)
         **({"best_model": {k: v.cpu() for k, v in best_model.items()}} if best_model is not None else {}),
     }
 
 
-def restore(resume, t, allow_changes: bool) -> tuple[list[dict], dict | None, dict | None]:
-    """Load a run's last checkpoint into ``t``'s model, optimizer and RNGs; return its metrics rows,
-    what the RunWriter records of the resume (None for a History's state, which has no folder) and
-    the best epoch's weights it kept for --patience (None where it kept none).
+def read_saved(resume) -> tuple[object, dict]:
+    """Return ``(path, state)`` of what ``resume`` names: a run folder or checkpoint file (its path), or
+    a History's state (the path is then the text "the state given")."""
+    if isinstance(resume, dict):  # a History's state: continue in memory
+        return "the state given", resume
+    path = ckpt.find_checkpoint(resume)
+    return path, ckpt.load_checkpoint(path)
+
+
+def restore(saved: tuple[object, dict], t, allow_changes: bool) -> tuple[list[dict], dict | None, dict | None]:
+    """Load a run's last checkpoint (``saved``, from :func:`read_saved`) into ``t``'s model, optimizer and
+    RNGs; return its metrics rows, what the RunWriter records of the resume (None for a History's state,
+    which has no folder) and the best epoch's weights it kept for --patience (None where it kept none).
 
     A run whose epochs are all done but whose summary.json is missing (Ctrl-C while its figures were
     drawn) resumes with no epoch left to train, and fit writes its figures and summary.
     """
-    if isinstance(resume, dict):  # a History's state: continue in memory
-        path, state = "the state given", resume
-    else:
-        path = ckpt.find_checkpoint(resume)
-        state = ckpt.load_checkpoint(path)
+    path, state = saved
+    in_memory = isinstance(path, str)
     check_same_data(state["data"], t.data, str(path))  # the same split, or the run would change its data
     changes = resume_changes(state["config"], t.config, allow=allow_changes)
     done = state["epoch"]
-    if done > t.config.epochs or (done == t.config.epochs and (isinstance(resume, dict)
-                                                               or is_finished(path.parent, done))):
+    if done > t.config.epochs or (done == t.config.epochs and (in_memory or is_finished(path.parent, done))):
         raise CheckpointError(
             f"{path} has already trained {plural(done, 'epoch')}; ask for more, e.g. {setting('epochs', done + 5)}"
         )
@@ -64,7 +70,7 @@ def restore(resume, t, allow_changes: bool) -> tuple[list[dict], dict | None, di
     _restore_rngs(state["rng"], t)
     rows = [dict(r) for r in state["rows"]]
     best_model = state.get("best_model")
-    if isinstance(resume, dict):
+    if in_memory:
         return rows, None, best_model
     return rows, {"epoch": done, "rows": rows, "config": state["config"], "changes": changes}, best_model
 

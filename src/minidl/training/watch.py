@@ -8,7 +8,7 @@ import sys
 import torch
 
 from minidl.training import checkpoint as ckpt
-from minidl.errors import MinidlError
+from minidl.errors import MinidlError, plural
 from minidl.naming import setting
 from minidl.training.run_folder import resume_command
 
@@ -123,10 +123,12 @@ class Progress:
 
         return tqdm(loader, desc=f"epoch {epoch}/{self.epochs}", unit="batch", leave=False, file=sys.stderr)
 
-    def started(self, config, writer):
+    def started(self, config, writer, threads=None):
+        """Print what trains, on how many CPU threads (``threads``; None: on a GPU), and where it is written."""
         if self.enabled:
+            on = f" on {plural(threads, 'CPU thread')}" if threads else ""
             where = f"; run folder {writer.dir}" if writer else ""
-            print(f"training {config.hyperparameters}{where}", flush=True)
+            print(f"training {config.hyperparameters}{on}{where}", flush=True)
 
     def epoch_done(self, row):
         if not self.enabled:

@@ -1,0 +1,125 @@
+"""How many CPU threads a run computes on: the cores that other processes leave free when it starts.
+
+torch's default is one thread per core. Beside one busy process on a 2-core machine, that team of two
+waits at every operation for the thread the OS has put aside for the other process, and an epoch of
+the lesson's MLP takes 17 times as long as on one thread. So a run counts the cores others keep busy
+as it starts (:func:`free_cores`) and trains on the rest, at least one; ``--threads N`` asks for N.
+
+The count is fixed for the run and recorded in its checkpoint, and a resume takes it again (unless
+``--threads`` says otherwise): MKL's matrix products give the same bits whatever the count (minidl
+sets its strict reproducible mode, see minidl/__init__.py), but one of torch's sums over more than
+32,768 numbers is split between the threads, so a count that changed could change the last bits.
+
+How busy the others are is read from Linux's /proc: the CPU time all processes used since the last
+look, less this process's own, over the time that passed; where too little time has passed for
+that, the processes running at this instant (less this process's threads). Elsewhere (macOS,
+Windows) a run takes torch's own count.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from pathlib import Path
+
+MIN_WINDOW = 0.2  # seconds of CPU accounting below which the instant count of running processes is used
+BUSY = 0.4  # a core that other processes use this much of is taken: a thread there would wait for it
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc/stat counts in these
+
+
+def usable_cores() -> int:
+    """Return the cores this process may run on: its CPU affinity, within its cgroup's CPU quota."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:  # cgroup v2: "max 100000" (no quota) or "200000 100000" (two cores' worth)
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return cores
+
+
+def _system_busy() -> float | None:
+    """Return the seconds of CPU time all processes have used since boot (None without /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()[1:]
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal: all but idle and iowait, steal included (the
+    # hypervisor gave that time to another machine)
+    ticks = [int(v) for v in fields[:8]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / TICKS
+
+
+def _own_cpu() -> float:
+    """Return the CPU seconds this process (all its threads) has used."""
+    t = os.times()
+    return t.user + t.system
+
+
+def _running_elsewhere() -> float | None:
+    """Return how many threads of other processes are running now (None without /proc)."""
+    try:
+        running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        own = 0
+        for task in Path("/proc/self/task").iterdir():
+            stat = (task / "stat").read_text()
+            own += stat[stat.rindex(")") + 2] == "R"
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - max(own, 1))
+
+
+class LoadMeter:
+    """How many cores other processes keep busy, from the CPU time used between two looks."""
+
+    def __init__(self):
+        self._mark = (time.monotonic(), _system_busy(), _own_cpu())
+
+    def others(self) -> float | None:
+        """Return the cores' worth of CPU time others used since the last look (None: not known here)."""
+        then, busy_then, own_then = self._mark
+        now, busy, own = time.monotonic(), _system_busy(), _own_cpu()
+        if busy is None or busy_then is None:
+            return None
+        if now - then < MIN_WINDOW:
+            return _running_elsewhere()
+        self._mark = (now, busy, own)
+        return max(0.0, (busy - busy_then) - (own - own_then)) / (now - then)
+
+
+_meter = LoadMeter()  # from this module's import, which comes before the data and the model are loaded
+
+
+def free_cores(default: int) -> int:
+    """Return the cores others leave free (at least 1, at most ``default``); ``default`` where unknown."""
+    others = _meter.others()
+    if others is None:
+        return default
+    taken = math.floor(others + 1 - BUSY)  # 0.4 of a core busy takes it
+    return max(1, min(default, usable_cores() - taken))
+
+
+def choose_threads(asked: int | None, recorded: int | None, default: int) -> int:
+    """Return the run's thread count: ``asked`` (--threads), else the one a resumed run ``recorded``,
+    else the free cores, at most ``default`` (torch's count, which OMP_NUM_THREADS sets)."""
+    if asked is not None:
+        return asked
+    if recorded is not None:
+        return recorded
+    return free_cores(default)
+
+
+@contextlib.contextmanager
+def thread_team(count: int):
+    """Compute on ``count`` threads inside the block, then give torch back its count before."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)  # also tells MKL to use exactly these threads, never fewer
+    try:
+        yield count
+    finally:
+        torch.set_num_threads(before)
