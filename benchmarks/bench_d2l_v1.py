@@ -14,11 +14,12 @@ The lesson is examples/d2l-1.0/mlp_implementation.py's concise MLP, its own cell
   board redrawn at every point it adds (4 a epoch), as the book's `draw` does.
 
 Each contender's seconds cover building its data from minidl's decoded-array cache and the
-whole fit, validation included, after one untimed warm-up epoch. Prints the table and the two
+whole fit, validation included, after one untimed warm-up epoch. minidl.d2l and concise run in turn ``--rounds`` times and the
+table shows the pair with the median ratio; the book's two paths run once. Prints the table and the two
 targets (minidl.d2l <= 1.2x concise; the book's 4-worker path >= 5x minidl.d2l); `main()`
 returns {"rows", "checks"} for run_all.py.
 
-    python benchmarks/bench_d2l_v1.py [--epochs N]
+    python benchmarks/bench_d2l_v1.py [--epochs N] [--rounds 3]
 """
 from __future__ import annotations
 
@@ -99,19 +100,20 @@ def concise_seconds(epochs) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10, help="the lesson's 10")
+    parser.add_argument("--rounds", type=int, default=3, help="minidl.d2l and concise in turn, this many times")
     args = parser.parse_args(argv)
     load_fashion_mnist()  # decode once: no contender pays the IDX parsing
     print(f"d2l 1.0 MLP lesson, {args.epochs} epochs, data {default_root()}; torch "
           f"{torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
     warnings.filterwarnings("ignore", message=".*worker processes.*")  # 4 on few CPUs: the book's
     lesson_seconds(1)  # warm-up, untimed: torch's lazy imports, the first figure
-    contenders = [
-        (D2L, lambda: lesson_seconds(args.epochs)),
-        (CONCISE, lambda: concise_seconds(args.epochs)),
-        (BOOK.format(4), lambda: lesson_seconds(args.epochs, 4)),
-        (BOOK.format(0), lambda: lesson_seconds(args.epochs, 0)),
-    ]
-    rows = [{"contender": name, **run()} for name, run in contenders]
+    pairs = []  # minidl.d2l and concise in turn, --rounds times: the ratio pair by pair
+    for _ in range(args.rounds):
+        pairs.append((lesson_seconds(args.epochs), concise_seconds(args.epochs)))
+    middle = sorted(pairs, key=lambda p: p[0]["seconds"] / p[1]["seconds"])[len(pairs) // 2]
+    rows = [{"contender": D2L, **middle[0]}, {"contender": CONCISE, **middle[1]},
+            {"contender": BOOK.format(4), **lesson_seconds(args.epochs, 4)},
+            {"contender": BOOK.format(0), **lesson_seconds(args.epochs, 0)}]
     for row in rows:
         row["x_d2l"] = row["seconds"] / rows[0]["seconds"]
     print_table(rows, [("contender", "contender", ""), ("seconds", "seconds", ".2f"),

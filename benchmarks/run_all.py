@@ -3,7 +3,7 @@
     python benchmarks/run_all.py [--quick]
 
 Prints each table, then the issue's targets against this run's numbers; writes
-benchmarks/results/{contenders,peers,roofline,scaling,ddp,sklearn,loader,d2l,d2l_v1,tables,tables_accuracy,photos,summary}.json and contenders.png,
+benchmarks/results/{contenders,peers,roofline,scaling,ddp,sklearn,loader,d2l,d2l_v1,tables,tables_accuracy,photos,busy,summary}.json and contenders.png,
 peers.png, scaling.png. A full run took 17.4 minutes on a 2-core CPU (2026-12-01), --quick 3.3
 (one run per contender; no loader or d2l benchmark, no 0-worker book row, no width 2048, the peers
 at batch 64 and 256 only).
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import bench_busy
 import bench_ddp
 import bench_chapter
 import bench_loader
@@ -132,7 +133,12 @@ def main(argv=None) -> dict:
     print("\nDecoding phone-sized JPEGs: full size one at a time against draft mode on every core")
     bench_photos.main(["--photos", "24", "--repeats", "1"] if args.quick else [])
 
-    checks = targets(contenders, roofline, chapter, peers) + ([] if args.quick else d2l_v1["checks"])
+    print("\nA busy machine: the lesson's epoch beside one CPU hog, minidl against eager torch and JAX")
+    busy = bench_busy.main(["--repeats", "1", "--epochs", "3"] if args.quick else [])
+    write_json("busy", busy)
+
+    checks = (targets(contenders, roofline, chapter, peers) + ([] if args.quick else d2l_v1["checks"])
+              + busy["checks"])
     print("\nTargets (the speed issue), this run:")
     for check in checks:
         print("  " + check["text"])
@@ -147,6 +153,7 @@ def main(argv=None) -> dict:
                                   for c in peers["results"]},
                "csv_read_x_pandas": {r["contender"]: r["ratio"] for r in tables},
                "fit_x_before_rooms": versions["rows"][0]["ratio"],
+               "busy_x_one_thread": {r["contender"]: r["busy_x_one_thread"] for r in busy["rows"]},
                "recipe": None if args.quick else {k: recipe.get(k) for k in ("test_acc_mean", "time_ratio_median",
                                                                            "fast_acc", "fast_ratio", "keras_over_mlp")}}
     write_json("summary", summary)

@@ -145,3 +145,24 @@ def test_fit_gives_back_torchs_thread_count():
 def test_threads_must_be_a_whole_number_of_threads(value):
     with pytest.raises(minidl.ConfigError, match="--threads must be a whole number from 1 to 1024"):
         minidl.TrainConfig(model="linreg", threads=value)
+
+
+def test_an_estimator_and_the_books_trainer_compute_on_the_free_cores(monkeypatch):
+    from minidl.sklearn import threads as estimator_threads
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(estimator_threads, "free_cores", lambda default: 1)  # one core left by other work
+    with estimator_threads.threads_for(256, [784, 1024, 10], torch.device("cpu")):  # no small network
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+    import minidl.d2l as d2l
+    from minidl.d2l import trainer as trainer_module
+
+    seen = []
+    monkeypatch.setattr(trainer_module, "free_cores", lambda default: 1)
+    monkeypatch.setattr(d2l.Trainer, "fit_epoch", lambda self: seen.append(torch.get_num_threads()))
+    model = d2l.LinearRegression(lr=0.03)
+    model.board.display = False
+    d2l.Trainer(max_epochs=2).fit(model, d2l.SyntheticRegressionData(torch.tensor([2.0]), 1.0))
+    assert seen == [1, 1] and torch.get_num_threads() == before

@@ -14,6 +14,7 @@ from minidl.d2l.hyper import HyperParameters
 from minidl.data.loader import Loader
 from minidl.errors import ConfigError
 from minidl.training.memory import keep_freed_memory
+from minidl.training.threads import free_cores, thread_team
 
 
 def cpu():
@@ -107,9 +108,10 @@ class Trainer(HyperParameters):
         self.epoch = 0
         self.train_batch_idx = 0
         self.val_batch_idx = 0
-        for epoch in range(self.max_epochs):
-            self.epoch = epoch  # the book's Module.plot reads it
-            self.fit_epoch()
+        with thread_team(free_cores(torch.get_num_threads())):  # as minidl's fit: beside other work, the free cores
+            for epoch in range(self.max_epochs):
+                self.epoch = epoch  # the book's Module.plot reads it
+                self.fit_epoch()
         model.board.flush()
 
     def prepare_batch(self, batch):
