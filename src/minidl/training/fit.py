@@ -77,7 +77,7 @@ def fit(config: TrainConfig, data=None, *, class_names=None, resume: str | Path 
     device = pick_device(config.device)
     kept = f"{Path(config.out) / ckpt.LAST} holds the last good epoch" if config.out else "nothing was saved (no out=)"
     saved = read_saved(resume) if resume is not None else None
-    recorded = saved[1].get("threads") if saved else None  # a checkpoint before 0.2 recorded none
+    recorded = saved[1].get("threads") if saved else None  # None: a checkpoint of minidl 0.1.0 records no count
     threads = choose_threads(config.threads, recorded, torch.get_num_threads())
     with distributed.started(device, kept) as world, thread_team(threads):  # alone, or one of torchrun's ranks
         return _fit(config, data, class_names, saved, progress and world.is_main, allow_changes, world)
