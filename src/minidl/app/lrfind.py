@@ -53,31 +53,34 @@ def lr_find(config, *, start: float = 1e-5, end: float = 10.0, steps: int = 150,
     from minidl.sources.registry import load_run_data
     from minidl.training.fit import build_training
     from minidl.training.schedules import set_lr
+    from minidl.training.threads import choose_threads, thread_team
 
     rng = torch.get_rng_state()
+    threads = choose_threads(config.threads, None, torch.get_num_threads())  # as fit's: the free cores
     try:
-        torch.manual_seed(config.seed)
-        data = load_run_data(config, torch.device(device))
-        model, loss_fn, optimizer = build_training(config, data, torch.device(device), lr=start)
-        ratio = (end / start) ** (1 / (steps - 1))  # lr_i = start * ratio^i: geometric, start ... end
-        lrs, losses, smoothed, average, best = [], [], [], 0.0, math.inf
-        probe = _probe(data.train)
-        for i, (X, y) in enumerate(_cycle(data.train, steps)):
-            lr = set_lr(optimizer, start * ratio**i)
-            model.train()
-            loss = loss_fn(model(X), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            value = _probe_loss(model, loss_fn, probe)
-            average = SMOOTHING * average + (1 - SMOOTHING) * value
-            debiased = average / (1 - SMOOTHING ** (i + 1))
-            lrs.append(lr)
-            losses.append(value)
-            smoothed.append(debiased)
-            best = min(best, debiased)
-            if not math.isfinite(debiased) or debiased > DIVERGED * best:
-                break
+        with thread_team(threads):
+            torch.manual_seed(config.seed)
+            data = load_run_data(config, torch.device(device))
+            model, loss_fn, optimizer = build_training(config, data, torch.device(device), lr=start)
+            ratio = (end / start) ** (1 / (steps - 1))  # lr_i = start * ratio^i: geometric, start ... end
+            lrs, losses, smoothed, average, best = [], [], [], 0.0, math.inf
+            probe = _probe(data.train)
+            for i, (X, y) in enumerate(_cycle(data.train, steps)):
+                lr = set_lr(optimizer, start * ratio**i)
+                model.train()
+                loss = loss_fn(model(X), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                value = _probe_loss(model, loss_fn, probe)
+                average = SMOOTHING * average + (1 - SMOOTHING) * value
+                debiased = average / (1 - SMOOTHING ** (i + 1))
+                lrs.append(lr)
+                losses.append(value)
+                smoothed.append(debiased)
+                best = min(best, debiased)
+                if not math.isfinite(debiased) or debiased > DIVERGED * best:
+                    break
     finally:
         torch.set_rng_state(rng)
     return RangeTest(lrs, losses, smoothed, *suggest(lrs, smoothed))
