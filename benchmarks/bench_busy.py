@@ -58,8 +58,6 @@ def child(contender: str, epochs: int) -> dict:
         seconds = [r["seconds"] for r in history.rows]
         return {"epoch_seconds": statistics.median(seconds[1:]), "fit_seconds": time.perf_counter() - start,
                 "threads": history.summary["threads"]}
-    from dataclasses import replace
-
     from common import Task, load_data
 
     data = load_data()
@@ -68,18 +66,20 @@ def child(contender: str, epochs: int) -> dict:
     if contender == EAGER:
         import peers_torch
 
-        run = lambda: peers_torch.module_loop(task, train, test, compiled=False)  # noqa: E731
+        def run():
+            return peers_torch.module_loop(task, train, test, compiled=False)
     else:
         import peers_jax
 
-        run = lambda: peers_jax.scan_epochs(task, train, test)  # noqa: E731
+        def run():
+            return peers_jax.scan_epochs(task, train, test)
     seconds = [run()["seconds"] for _ in range(epochs)]  # one epoch a call: the same epoch, timed each time
     return {"epoch_seconds": statistics.median(seconds[1:]), "fit_seconds": time.perf_counter() - start}
 
 
 def measure(contender: str, epochs: int, env: dict | None = None) -> dict:
     """Return what ``child`` returns, run in a fresh process."""
-    done = subprocess.run([sys.executable, __file__, "--child", contender, "--epochs", str(epochs)],
+    done = subprocess.run([sys.executable, __file__, "--child", contender, "--epochs", str(epochs)], check=False,
                           capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"{contender} failed: {done.stderr.strip()[-400:]}")

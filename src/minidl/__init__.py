@@ -43,8 +43,9 @@ import os
 
 __version__ = "0.1.0"
 
-# MKL's strict reproducible mode: its matrix products give the same bits whatever the number of
-# threads, so a seeded run repeats on a busy machine as on a quiet one (minidl.training.threads).
+# MKL's conditional numerical reproducibility (strict): on a given CPU and thread count its matrix
+# products give the same bits run after run, whatever the memory alignment or the load, so a seeded
+# run repeats on a busy machine as on a quiet one (minidl.training.threads fixes the count).
 # MKL reads it at its first product, so it is set here, before torch computes; a value set wins.
 os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 

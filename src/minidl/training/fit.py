@@ -21,7 +21,7 @@ from minidl.training.models import build_loss, model_for
 from minidl.training.optimizers import build_optimizer
 from minidl.training.runs import RunWriter
 from minidl.training.state import read_saved, restore, run_state
-from minidl.training.threads import choose_threads, thread_team
+from minidl.training.threads import LoadMeter, choose_threads, thread_team
 
 
 @dataclass
@@ -73,17 +73,16 @@ def fit(config: TrainConfig, data=None, *, class_names=None, resume: str | Path 
 
     On Linux this also tells glibc to keep freed memory for reuse (see minidl.training.memory), process-wide.
     """
+    meter = LoadMeter()  # how busy the other processes keep the cores while the data loads
     keep_freed_memory()  # each step frees the MBs the next one needs: keep them, no page faults
     device = pick_device(config.device)
     kept = f"{Path(config.out) / ckpt.LAST} holds the last good epoch" if config.out else "nothing was saved (no out=)"
     saved = read_saved(resume) if resume is not None else None
-    recorded = saved[1].get("threads") if saved else None  # None: a checkpoint of minidl 0.1.0 records no count
-    threads = choose_threads(config.threads, recorded, torch.get_num_threads())
-    with distributed.started(device, kept) as world, thread_team(threads):  # alone, or one of torchrun's ranks
-        return _fit(config, data, class_names, saved, progress and world.is_main, allow_changes, world)
+    with distributed.started(device, kept) as world:  # alone, or one of torchrun's ranks
+        return _fit(config, data, class_names, saved, progress and world.is_main, allow_changes, world, meter)
 
 
-def _fit(config, data, class_names, saved, progress, allow_changes, world) -> History:
+def _fit(config, data, class_names, saved, progress, allow_changes, world, meter) -> History:
     """Return fit's History on this rank of ``world``: only rank 0 prints and writes the run folder."""
     torch.manual_seed(config.seed)
     batch = world.local_batch(config.batch_size)  # each rank's share of the global batch
@@ -92,7 +91,9 @@ def _fit(config, data, class_names, saved, progress, allow_changes, world) -> Hi
     world.check_same("data (labels' SHA-256)", lambda: data.recorded.get("labels_sha256") or labels_fingerprint(
         data.train.y, data.test.y if data.test is not None else data.train.y[:0]))  # hashed only for several ranks
     model, loss_fn, optimizer = build_training(config, data, world.device)
-    t = Training(config, model, model, loss_fn, optimizer, data, world, threads=torch.get_num_threads())
+    recorded = saved[1].get("threads") if saved else None  # None: a checkpoint of minidl 0.1.0 records no count
+    threads = choose_threads(config.threads, recorded, torch.get_num_threads(), meter)  # the training's, fixed
+    t = Training(config, model, model, loss_fn, optimizer, data, world, threads=threads)
     rows, resumed, best_model = restore(saved, t, allow_changes) if saved is not None else ([], None, None)
     t.log = open_loggers(config, world.is_main)  # --tensorboard, --mlflow: refused here, before any file is written
     writer, failed = None, None
@@ -104,8 +105,9 @@ def _fit(config, data, class_names, saved, progress, allow_changes, world) -> Hi
     world.agree(failed)  # rank 0 could not make the folder: every rank stops
     t.net, t.optimizer = world.parallel(model, optimizer)  # averages the ranks' gradients each step
     try:
-        rows, summary, best_model = train(t, rows, writer, progress,
-                                          best_model if config.patience is not None else None)
+        with thread_team(threads):
+            rows, summary, best_model = train(t, rows, writer, progress,
+                                              best_model if config.patience is not None else None)
     finally:
         t.log.close()
         if writer:

@@ -6,14 +6,16 @@ the lesson's MLP takes 17 times as long as on one thread. So a run counts the co
 as it starts (:func:`free_cores`) and trains on the rest, at least one; ``--threads N`` asks for N.
 
 The count is fixed for the run and recorded in its checkpoint, and a resume takes it again (unless
-``--threads`` says otherwise): MKL's matrix products give the same bits whatever the count (minidl
-sets its strict reproducible mode, see minidl/__init__.py), but one of torch's sums over more than
-32,768 numbers is split between the threads, so a count that changed could change the last bits.
+``--threads`` says otherwise): with a given count a run repeats bitwise whatever the load (minidl
+sets MKL's reproducible mode, see minidl/__init__.py), but another count may change its last bits,
+as MKL and torch's sums over more than 32,768 numbers split their work between the threads.
+``--threads N`` makes runs repeat bitwise however busy the machine is when each one starts.
 
-How busy the others are is read from Linux's /proc: the CPU time all processes used since the last
-look, less this process's own, over the time that passed; where too little time has passed for
-that, the processes running at this instant (less this process's threads). Elsewhere (macOS,
-Windows) a run takes torch's own count.
+How busy the others are is read from Linux's /proc: the CPU time all processes used while the run
+loaded its data and built its model, less this process's own, over the time that took; where too
+little time passed for that (data already in memory), the processes running at that instant (less
+this process's threads). The data is loaded on torch's own count, the training on the chosen one.
+Elsewhere (macOS, Windows) a run takes torch's own count.
 """
 from __future__ import annotations
 
@@ -73,43 +75,40 @@ def _running_elsewhere() -> float | None:
 
 
 class LoadMeter:
-    """How many cores other processes keep busy, from the CPU time used between two looks."""
+    """How many cores other processes keep busy, from the CPU time used since the meter was made."""
 
     def __init__(self):
         self._mark = (time.monotonic(), _system_busy(), _own_cpu())
 
     def others(self) -> float | None:
-        """Return the cores' worth of CPU time others used since the last look (None: not known here)."""
+        """Return the cores' worth of CPU time others used since the meter was made (None: not known here)."""
         then, busy_then, own_then = self._mark
         now, busy, own = time.monotonic(), _system_busy(), _own_cpu()
         if busy is None or busy_then is None:
             return None
         if now - then < MIN_WINDOW:
             return _running_elsewhere()
-        self._mark = (now, busy, own)
         return max(0.0, (busy - busy_then) - (own - own_then)) / (now - then)
 
 
-_meter = LoadMeter()  # from this module's import, which comes before the data and the model are loaded
-
-
-def free_cores(default: int) -> int:
-    """Return the cores others leave free (at least 1, at most ``default``); ``default`` where unknown."""
-    others = _meter.others()
+def free_cores(default: int, meter: LoadMeter | None = None) -> int:
+    """Return the cores others leave free (at least 1, at most ``default``), as ``meter`` saw them since it
+    was made (None: the processes running now); ``default`` where that is not known."""
+    others = (meter or LoadMeter()).others()
     if others is None:
         return default
     taken = math.floor(others + 1 - BUSY)  # 0.4 of a core busy takes it
     return max(1, min(default, usable_cores() - taken))
 
 
-def choose_threads(asked: int | None, recorded: int | None, default: int) -> int:
+def choose_threads(asked: int | None, recorded: int | None, default: int, meter: LoadMeter | None = None) -> int:
     """Return the run's thread count: ``asked`` (--threads), else the one a resumed run ``recorded``,
-    else the free cores, at most ``default`` (torch's count, which OMP_NUM_THREADS sets)."""
+    else the free cores ``meter`` saw, at most ``default`` (torch's count, which OMP_NUM_THREADS sets)."""
     if asked is not None:
         return asked
     if recorded is not None:
         return recorded
-    return free_cores(default)
+    return free_cores(default, meter)
 
 
 @contextlib.contextmanager
