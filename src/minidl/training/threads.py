@@ -13,8 +13,8 @@ as MKL and torch's sums over more than 32,768 numbers split their work between t
 
 How busy the others are is read from Linux's /proc: the CPU time all processes used while the run
 loaded its data and built its model, less this process's own, over the time that took; where too
-little time passed for that (data already in memory), the processes running at that instant (less
-this process's threads). The data is loaded on torch's own count, the training on the chosen one.
+little time passed for that (data already in memory), the threads of other processes running at
+that instant. The data is loaded on torch's own count, the training on the chosen one.
 Elsewhere (macOS, Windows) a run takes torch's own count.
 """
 from __future__ import annotations
@@ -63,15 +63,20 @@ def _own_cpu() -> float:
 
 def _running_elsewhere() -> float | None:
     """Return how many threads of other processes are running now (None without /proc)."""
+    me, running = str(os.getpid()), 0
     try:
-        running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
-        own = 0
-        for task in Path("/proc/self/task").iterdir():
-            stat = (task / "stat").read_text()
-            own += stat[stat.rindex(")") + 2] == "R"
-    except (OSError, ValueError, IndexError):
+        processes = [d.name for d in os.scandir("/proc") if d.name.isdigit() and d.name != me]
+    except OSError:
         return None
-    return max(0, running - max(own, 1))
+    for pid in processes:
+        try:  # a thread's state is the letter after its name in parentheses: R while it runs or waits to
+            for task in os.scandir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task.name}/stat", "rb") as f:
+                    stat = f.read()
+                running += stat[stat.rindex(b")") + 2] == ord("R")
+        except (OSError, ValueError, IndexError):  # it ended meanwhile
+            continue
+    return running
 
 
 class LoadMeter:
