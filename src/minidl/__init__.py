@@ -43,9 +43,9 @@ import os
 
 __version__ = "0.1.0"
 
-# MKL's conditional numerical reproducibility (strict): on a given CPU and thread count its matrix
-# products give the same bits run after run, whatever the memory alignment or the load, so a seeded
-# run repeats on a busy machine as on a quiet one (minidl.training.threads fixes the count).
+# MKL's conditional numerical reproducibility (strict): on a given CPU and thread count its results
+# do not depend on memory alignment (MKL's guarantee), and torch.set_num_threads stops it taking fewer
+# threads than asked, so a seeded run repeats on a busy machine (minidl.training.threads fixes the count).
 # MKL reads it at its first product, so it is set here, before torch computes; a value set wins.
 os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
