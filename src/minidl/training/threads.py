@@ -13,8 +13,9 @@ as MKL and torch's sums over more than 32,768 numbers split their work between t
 
 How busy the others are is read from Linux's /proc: the CPU time all processes used while the run
 loaded its data and built its model, less this process's own, over the time that took; where too
-little time passed for that (data already in memory), the threads of other processes running at
-that instant. The data is loaded on torch's own count, the training on the chosen one.
+little time passed for that (data already in memory), the user-space threads of other processes
+running in each of three looks a few milliseconds apart (a kernel thread or a passing burst is no
+core taken). The data is loaded on torch's own count, the training on the chosen one.
 Elsewhere (macOS, Windows) a run takes torch's own count.
 """
 from __future__ import annotations
@@ -61,22 +62,41 @@ def _own_cpu() -> float:
     return t.user + t.system
 
 
-def _running_elsewhere() -> float | None:
-    """Return how many threads of other processes are running now (None without /proc)."""
-    me, running = str(os.getpid()), 0
+PF_KTHREAD = 0x00200000  # a kernel thread's flag in /proc/PID/stat: the kernel's own work, never a core taken
+LOOKS = 3  # instant counts taken, a few ms apart: a thread counts only if it runs in every one
+
+
+def _running_now(me: str) -> set[str] | None:
+    """Return the user-space threads of other processes running at this instant (None without /proc)."""
     try:
         processes = [d.name for d in os.scandir("/proc") if d.name.isdigit() and d.name != me]
     except OSError:
         return None
+    running = set()
     for pid in processes:
-        try:  # a thread's state is the letter after its name in parentheses: R while it runs or waits to
+        try:
             for task in os.scandir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{task.name}/stat", "rb") as f:
                     stat = f.read()
-                running += stat[stat.rindex(b")") + 2] == ord("R")
+                fields = stat[stat.rindex(b")") + 2:].split()  # state, ppid, ..., flags (the 7th)
+                if fields[0] == b"R" and not int(fields[6]) & PF_KTHREAD:
+                    running.add(f"{pid}/{task.name}")
         except (OSError, ValueError, IndexError):  # it ended meanwhile
             continue
     return running
+
+
+def _running_elsewhere() -> float | None:
+    """Return how many threads of other processes run now: those running in each of LOOKS looks."""
+    me, steady = str(os.getpid()), None
+    for look in range(LOOKS):
+        if look:
+            time.sleep(0.002)
+        now = _running_now(me)
+        if now is None:
+            return None
+        steady = now if steady is None else steady & now
+    return len(steady)
 
 
 class LoadMeter:
