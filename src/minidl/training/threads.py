@@ -50,9 +50,9 @@ def _system_busy() -> float | None:
             fields = f.readline().split()[1:]
     except OSError:
         return None
-    # user nice system idle iowait irq softirq steal: all but idle and iowait, steal included (the
-    # hypervisor gave that time to another machine)
-    ticks = [int(v) for v in fields[:8]]
+    # user nice system idle iowait irq softirq: all but idle and iowait. steal (the hypervisor gave the
+    # time to another machine) is left out: it comes and goes with no process here to leave a core to
+    ticks = [int(v) for v in fields[:7]]
     return (sum(ticks) - ticks[3] - ticks[4]) / TICKS
 
 
