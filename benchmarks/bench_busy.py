@@ -29,7 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -106,7 +106,7 @@ def busy_table(repeats: int, epochs: int) -> list[dict]:
     seconds = {(c, where): [] for c in CONTENDERS for where in ("quiet", "busy")}
     threads = {}
     for where in ("quiet", "busy"):
-        with hog() if where == "busy" else _nothing():
+        with hog() if where == "busy" else nullcontext():
             for _ in range(repeats):
                 for contender in CONTENDERS:
                     got = measure(contender, epochs)
@@ -120,11 +120,6 @@ def busy_table(repeats: int, epochs: int) -> list[dict]:
                      "busy_x_one_thread": busy / one_busy,
                      "threads": "/".join(str(threads.get((contender, w)) or "-") for w in ("quiet", "busy"))})
     return rows
-
-
-@contextmanager
-def _nothing():
-    yield
 
 
 def together_table(repeats: int, epochs: int) -> list[dict]:
